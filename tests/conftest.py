@@ -1,0 +1,58 @@
+"""Shared fixtures: the scale-1 sample run through each stage once per test session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tamales_inc.settings import Settings
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def settings_for(home: Path, **overrides: object) -> Settings:
+    """Settings rooted at `home`, ignoring whatever the developer's environment holds."""
+    env = {"TAMALES_HOME": str(home)}
+    env.update({k: str(v) for k, v in overrides.items()})
+    return Settings.from_env(env)
+
+
+@pytest.fixture(scope="session")
+def sample_container(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A scale-1 sample container (both default versions) as a local folder."""
+    from ingest.sample import generate
+
+    out = tmp_path_factory.mktemp("sample_container")
+    generate(out, scale=1, seed=42)
+    return out
+
+
+@pytest.fixture(scope="session")
+def landed_settings(tmp_path_factory: pytest.TempPathFactory, sample_container: Path) -> Settings:
+    """A TAMALES_HOME with both sample versions landed as raw parquet."""
+    from ingest.pipeline import run_ingest
+
+    home = tmp_path_factory.mktemp("home_landed")
+    settings = settings_for(home, TAMALES_SOURCE_DIR=sample_container)
+    run_ingest(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def warehouse_settings(landed_settings: Settings) -> Settings:
+    """The landed home with the dbt warehouse built and published."""
+    from tamales_inc.transform import run_transform
+
+    run_transform(landed_settings)
+    return landed_settings
+
+
+@pytest.fixture(scope="session")
+def trained_settings(warehouse_settings: Settings) -> Iterator[Settings]:
+    """The published warehouse with the ml tables, a promoted model and forecasts."""
+    from tamales_inc.train import run_training
+
+    run_training(warehouse_settings)
+    yield warehouse_settings
