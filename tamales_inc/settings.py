@@ -35,8 +35,8 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
-        """Build settings from the environment (a `.env` in the working directory fills gaps)."""
-        merged = {**_load_dotenv(Path(".env")), **(os.environ if env is None else env)}
+        """Build settings from `env`, or from the process environment plus a `.env` file."""
+        merged = {**_load_dotenv(Path(".env")), **os.environ} if env is None else dict(env)
         source_dir = merged.get("TAMALES_SOURCE_DIR") or None
         return cls(
             home=Path(merged.get("TAMALES_HOME") or "data").resolve(),

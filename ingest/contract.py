@@ -1,0 +1,121 @@
+"""The raw-data contract: landed tables, their typed columns, lineage and quarantine schemas."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+MONTHS: tuple[str, ...] = (
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+)  # fmt: skip
+YEAR_RANGE: tuple[int, int] = (1900, 2100)
+
+LINEAGE_SCHEMA: dict[str, pl.DataType] = {
+    "blob_name": pl.String(),
+    "line_number": pl.Int64(),
+    "data_version": pl.String(),
+    "ingested_at": pl.Datetime("us"),
+}
+QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
+    "blob_name": pl.String(),
+    "line_number": pl.Int64(),
+    "raw_line": pl.String(),
+    "reason": pl.String(),
+    "data_version": pl.String(),
+    "ingested_at": pl.Datetime("us"),
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One CSV column: landed name and type; `required` columns may not be empty."""
+
+    name: str
+    dtype: pl.DataType
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A landed table: where its blobs come from and the columns of each CSV line, in order."""
+
+    source: str
+    dataset: str
+    table: str
+    columns: tuple[Column, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [column.name for column in self.columns]
+
+    @property
+    def landed_schema(self) -> dict[str, pl.DataType]:
+        """Contract columns in order, then the lineage columns."""
+        return {column.name: column.dtype for column in self.columns} | LINEAGE_SCHEMA
+
+
+def _col(name: str, dtype: pl.DataType, required: bool = False) -> Column:
+    return Column(name, dtype, required)
+
+
+_S, _I32, _I64, _F64 = pl.String(), pl.Int32(), pl.Int64(), pl.Float64()
+
+TAMALES_DATASET = "ventas_mensuales_tamales_inc"
+TEINVENTO_DATASET = "ventas_reportadas_mercado_tamales"
+
+TABLES: dict[tuple[str, str], TableSpec] = {
+    (spec.source, spec.table): spec
+    for spec in (
+        TableSpec(
+            "tamales_inc",
+            TAMALES_DATASET,
+            "monthly_sales",
+            (
+                _col("year", _I32, True),
+                _col("month", _S, True),
+                _col("country", _S),
+                _col("calorie_category", _S),
+                _col("flavor", _S),
+                _col("zone", _S),
+                _col("product_code", _S),
+                _col("product_name", _S),
+                _col("sales", _F64, True),
+            ),
+        ),
+        TableSpec(
+            "teinvento_inc",
+            TEINVENTO_DATASET,
+            "fact_table",
+            (
+                _col("year", _I32, True),
+                _col("month", _S, True),
+                _col("sales", _F64),
+                _col("id_region", _I64, True),
+                _col("id_product", _I64, True),
+            ),
+        ),
+        TableSpec(
+            "teinvento_inc",
+            TEINVENTO_DATASET,
+            "product_dim",
+            (
+                _col("id_product", _I64, True),
+                _col("calorie_category", _S),
+                _col("product", _S),
+                _col("product_brand", _S),
+                _col("producer", _S),
+            ),
+        ),
+        TableSpec(
+            "teinvento_inc",
+            TEINVENTO_DATASET,
+            "region_dim",
+            (
+                _col("id_region", _I64, True),
+                _col("country", _S),
+                _col("region", _S),
+            ),
+        ),
+    )
+}

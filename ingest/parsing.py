@@ -1,0 +1,428 @@
+"""Parse one headerless CSV blob into typed contract rows and quarantined contract violations.
+
+Fast path: a blob without quotes is read by polars straight into the contract types (polars
+rejects bad UTF-8, unparseable values and over-long lines; short lines are caught by their null
+last column). Otherwise the text path: numpy classifies each line, the well-shaped ones are still
+read by polars as text and cast, the odd ones (quoted fields, bad UTF-8, wrong column count) go
+through Python's csv module. Either way every line is landed or quarantined with its reason.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from ingest.contract import MONTHS, QUARANTINE_SCHEMA, YEAR_RANGE, TableSpec
+
+if TYPE_CHECKING:
+    import numpy as np
+
+_BOM = b"\xef\xbb\xbf"
+_NEWLINE, _COMMA, _QUOTE, _CR = 10, 44, 34, 13
+
+
+@dataclass(frozen=True)
+class ParsedBlob:
+    """The landed rows (contract + lineage columns) and the quarantined lines of one blob."""
+
+    landed: pl.DataFrame
+    quarantined: pl.DataFrame
+
+    @property
+    def rows_read(self) -> int:
+        return self.landed.height + self.quarantined.height
+
+
+def count_lines(data: bytes) -> int:
+    """Lines in a `\\n`-separated blob (a final newline does not start a new line)."""
+    if not data:
+        return 0
+    return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+
+
+def _read_fields(buffer: bytes, spec: TableSpec) -> pl.DataFrame:
+    """Every field as text (empty -> null); the buffer holds no quotes and only whole lines."""
+    return pl.read_csv(
+        buffer,
+        has_header=False,
+        new_columns=spec.names,
+        schema=dict.fromkeys(spec.names, pl.String()),
+        quote_char=None,
+        encoding="utf8",
+    )
+
+
+def _is_utf8(data: bytes) -> bool:
+    if data.isascii():
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _only_crlf(data: bytes) -> bool:
+    """True when every carriage return is part of a `\\r\\n` line end (polars drops those)."""
+    return b"\r" not in data or data.count(b"\r") == data.count(b"\r\n")
+
+
+def _well_shaped(data: bytes, spec: TableSpec, n_lines: int) -> bool:
+    """No quotes, no stray carriage returns, valid UTF-8 and `columns - 1` commas per line on
+    average (polars then rejects any line with too many, so none can have too few)."""
+    return (
+        b'"' not in data
+        and _only_crlf(data)
+        and data.count(b",") == (len(spec.columns) - 1) * n_lines
+        and _is_utf8(data)
+    )
+
+
+def _fast_fields(data: bytes, spec: TableSpec, n_lines: int) -> pl.DataFrame | None:
+    """Text fields of a well-shaped blob, or None when any line needs a closer look."""
+    if not _well_shaped(data, spec, n_lines):
+        return None
+    try:
+        fields = _read_fields(data, spec)
+    except pl.exceptions.ComputeError:  # a line with too many fields
+        return None
+    if fields.height != n_lines:
+        return None
+    return fields.with_columns(line_number=pl.int_range(1, n_lines + 1, dtype=pl.Int64))
+
+
+def _line_bounds(data: bytes, n_lines: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The bytes as an array, each line's start offset and end offset (newline excluded)."""
+    import numpy as np
+
+    arr = np.frombuffer(data, dtype=np.uint8)
+    newlines = np.flatnonzero(arr == _NEWLINE)
+    starts = np.empty(n_lines, dtype=np.int64)
+    starts[0] = 0
+    starts[1:] = newlines[: n_lines - 1] + 1
+    ends = np.empty(n_lines, dtype=np.int64)
+    ends[: len(newlines[:n_lines])] = newlines[:n_lines]
+    if len(newlines) < n_lines:  # last line without a newline
+        ends[-1] = len(data)
+    return arr, starts, ends
+
+
+def _per_line(starts: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """How many masked bytes each line holds (segments include their newline: never empty)."""
+    import numpy as np
+
+    return np.add.reduceat(mask, starts, dtype=np.int64)
+
+
+def _odd_lines(data: bytes, spec: TableSpec, arr: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """A boolean per line: True when polars cannot be trusted to split it."""
+    odd = _per_line(starts, arr == _COMMA) != len(spec.columns) - 1
+    if b'"' in data:
+        odd |= _per_line(starts, arr == _QUOTE) > 0
+    if not _only_crlf(data):
+        odd |= _per_line(starts, arr == _CR) > 0
+    if not _is_utf8(data):
+        odd |= _per_line(starts, arr >= 0x80) > 0
+    return odd
+
+
+def _good_buffer(data: bytes, starts: np.ndarray, odd_idx: np.ndarray) -> bytes:
+    """The blob without its odd lines (each kept line keeps its newline)."""
+    if len(odd_idx) == 0:
+        return data
+    pieces: list[bytes] = []
+    previous = 0
+    for index in odd_idx.tolist():
+        if index > previous:
+            pieces.append(data[starts[previous] : starts[index]])
+        previous = index + 1
+    if previous < len(starts):
+        pieces.append(data[starts[previous] :])
+    return b"".join(pieces)
+
+
+def _split_odd_line(raw: bytes, n_columns: int) -> tuple[list[str | None] | None, str, str | None]:
+    """Fields of one odd line, its text and, when it breaks the contract, the reason."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return (
+            None,
+            raw.decode("utf-8", "backslashreplace"),
+            f"invalid UTF-8 at byte {exc.start + 1}",
+        )
+    if text.endswith("\r"):
+        text = text[:-1]
+    if text == "":
+        return None, text, "empty line"
+    if '"' in text:
+        try:
+            fields: list[str] = next(csv.reader([text], strict=True))
+        except csv.Error as exc:
+            return None, text, f"malformed quoting: {exc}"
+    else:
+        fields = text.split(",")
+    if len(fields) != n_columns:
+        return None, text, f"wrong column count: {len(fields)} (expected {n_columns})"
+    return [field if field != "" else None for field in fields], text, None
+
+
+def _exact_fields(data: bytes, spec: TableSpec, n_lines: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Fields of every well-shaped line plus the (line_number, raw_line, reason) of broken ones."""
+    import numpy as np
+
+    arr, starts, ends = _line_bounds(data, n_lines)
+    odd = _odd_lines(data, spec, arr, starts)
+    del arr
+    odd_idx = np.flatnonzero(odd)
+    good_numbers = np.flatnonzero(~odd) + 1
+    frames: list[pl.DataFrame] = []
+    if len(good_numbers):
+        good = _read_fields(_good_buffer(data, starts, odd_idx), spec)
+        if good.height != len(good_numbers):
+            raise RuntimeError(
+                f"parsed {good.height} well-shaped lines, expected {len(good_numbers)}"
+            )
+        frames.append(
+            good.with_columns(
+                line_number=pl.Series(good_numbers, dtype=pl.Int64),
+                raw_line=pl.lit(None, pl.String),
+            )
+        )
+    rows: list[list[str | None]] = []
+    broken: list[tuple[int, str, str]] = []
+    n_columns = len(spec.columns)
+    for index in odd_idx.tolist():
+        fields, text, reason = _split_odd_line(data[starts[index] : ends[index]], n_columns)
+        if fields is None:
+            broken.append((index + 1, text, reason or "unreadable line"))
+        else:
+            rows.append([*fields, index + 1, text])
+    if rows:
+        schema = dict.fromkeys(spec.names, pl.String()) | {
+            "line_number": pl.Int64(),
+            "raw_line": pl.String(),
+        }
+        frames.append(pl.DataFrame(rows, schema=schema, orient="row"))
+    fields = pl.concat(frames) if frames else _empty_fields(spec)
+    if len(frames) > 1:
+        fields = fields.sort("line_number")
+    structural = pl.DataFrame(
+        broken,
+        schema={"line_number": pl.Int64(), "raw_line": pl.String(), "reason": pl.String()},
+        orient="row",
+    )
+    return fields, structural
+
+
+def _empty_fields(spec: TableSpec) -> pl.DataFrame:
+    return pl.DataFrame(
+        schema=dict.fromkeys(spec.names, pl.String())
+        | {"line_number": pl.Int64(), "raw_line": pl.String()}
+    )
+
+
+def _typed(spec: TableSpec) -> list[pl.Expr]:
+    """Text fields cast to the contract types (unparseable values become null)."""
+    return [
+        pl.col(c.name) if c.dtype == pl.String() else pl.col(c.name).cast(c.dtype, strict=False)
+        for c in spec.columns
+    ]
+
+
+def _violations(spec: TableSpec, *, typed_input: bool) -> pl.Expr:
+    """True for rows that break the contract (cheap boolean checks, no strings built)."""
+    flags: list[pl.Expr] = []
+    for column in spec.columns:
+        raw = pl.col(column.name)
+        value = (
+            raw
+            if typed_input or column.dtype == pl.String()
+            else raw.cast(column.dtype, strict=False)
+        )
+        if column.required:
+            flags.append(value.is_null())
+        elif column.dtype != pl.String() and not typed_input:
+            flags.append(raw.is_not_null() & value.is_null())
+        if column.dtype.is_float():
+            flags.append(value.is_nan() | value.is_infinite())
+        if column.name == "year":
+            flags.append(~value.is_between(*YEAR_RANGE))
+        elif column.name == "month":
+            flags.append(~raw.is_in(MONTHS))
+    return pl.any_horizontal(flags).fill_null(False)
+
+
+def _reasons(spec: TableSpec) -> pl.Expr:
+    """Over text fields: the first column (in order) that breaks the contract, and why."""
+    reasons: list[pl.Expr] = []
+    for column in spec.columns:
+        raw = pl.col(column.name)
+        value = raw if column.dtype == pl.String() else raw.cast(column.dtype, strict=False)
+        if column.required:
+            reasons.append(pl.when(raw.is_null()).then(pl.lit(f"{column.name}: empty")))
+        if column.dtype.is_integer():
+            reasons.append(
+                pl.when(raw.is_not_null() & value.is_null()).then(
+                    pl.format(f"{column.name}: not an integer: '{{}}'", raw)
+                )
+            )
+        elif column.dtype.is_float():
+            reasons.append(
+                pl.when(
+                    raw.is_not_null() & (value.is_null() | value.is_nan() | value.is_infinite())
+                ).then(pl.format(f"{column.name}: not a finite number: '{{}}'", raw))
+            )
+        if column.name == "year":
+            low, high = YEAR_RANGE
+            reasons.append(
+                pl.when(value.is_not_null() & ~value.is_between(low, high)).then(
+                    pl.format(f"year: outside {low}-{high}: '{{}}'", raw)
+                )
+            )
+        elif column.name == "month":
+            reasons.append(
+                pl.when(raw.is_not_null() & ~raw.is_in(MONTHS)).then(
+                    pl.format("month: not Jan..Dec: '{}'", raw)
+                )
+            )
+    return pl.coalesce(reasons)
+
+
+def empty_quarantine() -> pl.DataFrame:
+    """A quarantine frame with no rows."""
+    return pl.DataFrame(schema=QUARANTINE_SCHEMA)
+
+
+def empty_landed(spec: TableSpec) -> pl.DataFrame:
+    """A landed frame with no rows."""
+    return pl.DataFrame(schema=spec.landed_schema)
+
+
+def _raw_lines(data: bytes, numbers: list[int]) -> list[str]:
+    """The text of the given 1-based lines (undecodable bytes shown as \\x escapes)."""
+    import numpy as np
+
+    newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == _NEWLINE)
+    lines = []
+    for number in numbers:
+        start = 0 if number == 1 else int(newlines[number - 2]) + 1
+        end = int(newlines[number - 1]) if number - 1 < len(newlines) else len(data)
+        text = data[start:end].decode("utf-8", "backslashreplace")
+        lines.append(text[:-1] if text.endswith("\r") else text)
+    return lines
+
+
+def _fast_typed(data: bytes, spec: TableSpec, n_lines: int) -> pl.DataFrame | None:
+    """A blob whose every line is well shaped and every value parses, read straight into the
+    contract types; None sends it down the text path.
+
+    polars rejects invalid UTF-8, unparseable values and lines with too many fields; a line with
+    too few leaves its last column null, so only those lines' commas are counted here.
+    """
+    if b'"' in data or not _only_crlf(data):
+        return None
+    try:
+        frame = pl.read_csv(
+            data,
+            has_header=False,
+            new_columns=spec.names,
+            schema={column.name: column.dtype for column in spec.columns},
+            quote_char=None,
+            encoding="utf8",
+        )
+    except pl.exceptions.PolarsError:
+        return None
+    if frame.height != n_lines:
+        return None
+    frame = frame.with_columns(line_number=pl.int_range(1, n_lines + 1, dtype=pl.Int64))
+    short = frame[spec.columns[-1].name].is_null()
+    if short.any():
+        numbers = frame.filter(short)["line_number"].to_list()
+        expected = len(spec.columns) - 1
+        if any(line.count(",") != expected for line in _raw_lines(data, numbers)):
+            return None
+    return frame
+
+
+def _text_fields_of(lines: list[str], numbers: list[int], spec: TableSpec) -> pl.DataFrame:
+    """Text fields of unquoted, well-shaped lines (empty -> null)."""
+    rows = [[f if f != "" else None for f in line.split(",")] for line in lines]
+    frame = pl.DataFrame(rows, schema=dict.fromkeys(spec.names, pl.String()), orient="row")
+    return frame.with_columns(line_number=pl.Series(numbers, dtype=pl.Int64))
+
+
+def parse_blob(
+    data: bytes,
+    spec: TableSpec,
+    *,
+    blob_name: str,
+    data_version: str,
+    ingested_at: datetime,
+) -> ParsedBlob:
+    """Split a blob's lines into typed landed rows and quarantined ones (`rows_read` = lines)."""
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]
+    n_lines = count_lines(data)
+    if n_lines == 0:
+        return ParsedBlob(empty_landed(spec), empty_quarantine())
+    lineage = [
+        pl.lit(blob_name, pl.String).alias("blob_name"),
+        pl.col("line_number"),
+        pl.lit(data_version, pl.String).alias("data_version"),
+        pl.lit(ingested_at, pl.Datetime("us")).alias("ingested_at"),
+    ]
+    bad_parts: list[pl.DataFrame] = []
+    typed = _fast_typed(data, spec, n_lines)
+    if typed is not None:
+        bad_rows = typed.select(_violations(spec, typed_input=True)).to_series()
+        if bad_rows.any():
+            landed = typed.filter(~bad_rows).select(*spec.names, *lineage)
+            numbers = typed.filter(bad_rows)["line_number"].to_list()
+            rejected = _text_fields_of(_raw_lines(data, numbers), numbers, spec)
+        else:
+            landed = typed.select(*spec.names, *lineage)
+            rejected = None
+    else:
+        fields = _fast_fields(data, spec, n_lines)
+        if fields is None:
+            fields, structural = _exact_fields(data, spec, n_lines)
+            if structural.height:
+                bad_parts.append(structural)
+        checked = fields.with_columns(_bad=_violations(spec, typed_input=False))
+        landed = checked.filter(~pl.col("_bad")).select(*_typed(spec), *lineage)
+        rejected = checked.filter(pl.col("_bad"))
+    if rejected is not None and rejected.height:
+        numbers = rejected["line_number"].to_list()
+        if "raw_line" not in rejected.columns:
+            rejected = rejected.with_columns(raw_line=pl.lit(None, pl.String))
+        rejected = rejected.with_columns(
+            raw_line=pl.coalesce(
+                pl.col("raw_line"), pl.Series(_raw_lines(data, numbers), dtype=pl.String)
+            )
+        )
+        bad_parts.append(rejected.select("line_number", "raw_line", _reasons(spec).alias("reason")))
+    bad = pl.concat(bad_parts).sort("line_number") if bad_parts else None
+    if bad is None:
+        quarantined = empty_quarantine()
+    else:
+        if bad["reason"].null_count():
+            raise RuntimeError(f"{blob_name}: a rejected line has no reason")
+        quarantined = bad.select(
+            pl.lit(blob_name, pl.String).alias("blob_name"),
+            "line_number",
+            "raw_line",
+            "reason",
+            pl.lit(data_version, pl.String).alias("data_version"),
+            pl.lit(ingested_at, pl.Datetime("us")).alias("ingested_at"),
+        )
+    if landed.height + quarantined.height != n_lines:
+        raise RuntimeError(
+            f"{blob_name}: {n_lines} lines but {landed.height} landed + "
+            f"{quarantined.height} quarantined"
+        )
+    return ParsedBlob(landed, quarantined)
