@@ -1,0 +1,107 @@
+"""A read-only SQL shell on the published DuckDB warehouse (the duckdb CLI is not installed)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import duckdb
+
+from tamales_inc.settings import Settings
+
+HELP = """Statements end with `;`. Commands: .tables  .schema <table>  .help  .quit
+The warehouse is opened read-only: schemas staging, marts, meta, ml."""
+
+
+def _run(con: duckdb.DuckDBPyConnection, statement: str, max_rows: int) -> bool:
+    """Run one statement and print its result; return False (after printing why) on error."""
+    try:
+        relation = con.sql(statement)
+    except duckdb.Error as error:
+        print(f"error: {error}", file=sys.stderr)
+        return False
+    if relation is not None:
+        relation.show(max_rows=max_rows, max_width=200)
+    return True
+
+
+def _dot_command(con: duckdb.DuckDBPyConnection, line: str, max_rows: int) -> bool | None:
+    """Handle `.tables`, `.schema`, `.help`; None means quit."""
+    name, _, argument = line.partition(" ")
+    if name in (".quit", ".exit"):
+        return None
+    if name == ".tables":
+        return _run(
+            con,
+            "select table_schema || '.' || table_name as name, table_type "
+            "from information_schema.tables order by 1",
+            max_rows,
+        )
+    if name == ".schema" and argument.strip():
+        return _run(con, f"describe {argument.strip()}", max_rows)
+    print(HELP)
+    return True
+
+
+def repl(con: duckdb.DuckDBPyConnection, max_rows: int) -> int:
+    """Read statements until `.quit` or end of input; return 1 if any statement failed."""
+    try:
+        import readline  # noqa: F401  (line editing and history when available)
+    except ImportError:
+        pass
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print(HELP)
+    failed = False
+    buffer: list[str] = []
+    while True:
+        try:
+            line = input("tamales> " if not buffer else "    ...> ") if interactive else input()
+        except EOFError:
+            break
+        except KeyboardInterrupt:
+            buffer.clear()
+            print()
+            continue
+        stripped = line.strip()
+        if not buffer and stripped.startswith("."):
+            outcome = _dot_command(con, stripped, max_rows)
+            if outcome is None:
+                break
+            failed |= not outcome
+            continue
+        buffer.append(line)
+        if stripped.endswith(";"):
+            failed |= not _run(con, "\n".join(buffer), max_rows)
+            buffer.clear()
+    if buffer and "".join(buffer).strip():
+        failed |= not _run(con, "\n".join(buffer), max_rows)
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI: `python -m tamales_inc.sql_shell [-c SQL] [--database PATH]`."""
+    parser = argparse.ArgumentParser(
+        prog="python -m tamales_inc.sql_shell",
+        description="Read-only SQL shell on the published warehouse.",
+    )
+    parser.add_argument("-c", "--command", help="run one statement and exit")
+    parser.add_argument("--database", type=Path, help="DuckDB file (default: the published one)")
+    parser.add_argument("--max-rows", type=int, default=40, help="rows shown per result")
+    args = parser.parse_args(argv)
+    path = args.database or Settings.from_env().warehouse_path
+    if not path.is_file():
+        print(f"sql: error: no warehouse at {path}: run `just transform` first", file=sys.stderr)
+        return 1
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        if args.command is not None:
+            return 0 if _run(con, args.command, args.max_rows) else 1
+        return repl(con, args.max_rows)
+    finally:
+        con.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""`just sql` (read-only shell) and `just docs` (offline dbt docs served on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import io
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tamales_inc import sql_shell
+from tamales_inc.docs import generate_docs, make_docs_server
+from tamales_inc.settings import Settings
+
+
+def test_sql_shell_runs_queries_and_refuses_writes(
+    warehouse_settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = str(warehouse_settings.warehouse_path)
+    assert (
+        sql_shell.main(["--database", database, "-c", "select count(*) from marts.dim_zone"]) == 0
+    )
+    assert "5" in capsys.readouterr().out
+    assert sql_shell.main(["--database", database, "-c", "create table marts.x (i int)"]) == 1
+    assert "read-only" in capsys.readouterr().err
+
+
+def test_sql_shell_reads_statements_from_stdin(
+    warehouse_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    script = ".tables\nselect zone_name\n  from marts.dim_zone\n where zone_id = 'e-privados';\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO(script))
+    database = str(warehouse_settings.warehouse_path)
+    assert sql_shell.main(["--database", database]) == 0
+    out = capsys.readouterr().out
+    assert "marts.sales_features" in out and "E. Privados" in out
+
+
+def test_sql_shell_without_warehouse_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert sql_shell.main(["--database", str(tmp_path / "none.duckdb")]) == 1
+    assert "run `just transform` first" in capsys.readouterr().err
+
+
+def test_docs_are_generated_and_served_offline(
+    warehouse_settings: Settings, tmp_path: Path
+) -> None:
+    site = generate_docs(warehouse_settings, out_dir=tmp_path / "docs")
+    assert list((tmp_path / "docs").rglob("*.duckdb")) == []
+    server = make_docs_server(site, port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        index = httpx.get(f"{base}/", timeout=10)
+        assert index.status_code == 200 and "<html" in index.text[:2000].lower()
+        # no stylesheet or script is pulled from elsewhere
+        assert (
+            'src="http' not in index.text and '<link rel="stylesheet" href="http' not in index.text
+        )
+        catalog = httpx.get(f"{base}/catalog.json", timeout=10).json()
+        assert "model.tamales.sales_features" in catalog["nodes"]
+        columns = catalog["nodes"]["model.tamales.sales_features"]["columns"]
+        assert "target_sales_next_month" in columns
+        manifest = httpx.get(f"{base}/manifest.json", timeout=10).json()
+        assert manifest["metadata"]["send_anonymous_usage_stats"] is False
+        node = manifest["nodes"]["model.tamales.sales_features"]
+        assert node["database"] == "tamales" and node["schema"] == "marts"
+        assert all(column["description"] for column in node["columns"].values())
+    finally:
+        server.shutdown()
+        server.server_close()
