@@ -1,0 +1,226 @@
+"""Benchmark `tamales_inc.train`: training + backtest time per scale and the accuracy table.
+
+For each scale (default 1 and 100) a published warehouse is needed: it is copied from the
+transform benchmark's home (`data/bench/transform/scale-<n>/`) when that exists, else built once
+from the cached sample container (`data/bench/containers/scale-<n>/`, shared with the other
+benchmarks) by running ingest and transform in subprocesses. The training run then happens in
+this process on a private copy under `data/bench/train/scale-<n>/` (report charts skipped), next
+to a reference measured in the same run: one bare `xgboost.train` with the same parameters and
+rounds on a random matrix of the training set's shape, times the number of fits a run makes
+(one per origin plus the final fit). Prints Markdown tables and writes them to
+`bench/results/train.md`.
+
+    uv run python bench/bench_train.py [--scales 1,100] [--repeat 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from tamales_inc.backtest import DEFAULT_ORIGINS  # noqa: E402
+from tamales_inc.features import build_targets, read_features  # noqa: E402
+from tamales_inc.models import DEFAULT_HORIZONS, XGBoostForecaster  # noqa: E402
+from tamales_inc.settings import Settings  # noqa: E402
+from tamales_inc.train import TrainingResult, run_training  # noqa: E402
+
+BENCH_DIR = REPO_ROOT / "data" / "bench"
+RESULTS = REPO_ROOT / "bench" / "results" / "train.md"
+TARGET_SECONDS = 30.0  # training + backtest at scale 1
+TARGET_RATIO = 0.8  # XGBoost WAPE / seasonal naive WAPE
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TAMALES_", "AZURE_"))}
+    env.update(extra)
+    return env
+
+
+def _run(argv: list[str], env: dict[str, str]) -> None:
+    done = subprocess.run(argv, env=env, cwd=REPO_ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"bench: {' '.join(argv)} failed:\n{done.stderr[-3000:]}")
+
+
+def warehouse_for(scale: int) -> Path:
+    """A published warehouse at `scale` (reused from the transform benchmark or built once)."""
+    shared = BENCH_DIR / "transform" / f"scale-{scale}" / "warehouse" / "tamales.duckdb"
+    if shared.is_file():
+        return shared
+    home = BENCH_DIR / "train" / f"build-scale-{scale}"
+    built = home / "warehouse" / "tamales.duckdb"
+    if built.is_file():
+        return built
+    container = BENCH_DIR / "containers" / f"scale-{scale}"
+    if not container.is_dir():
+        from ingest.sample import generate
+
+        print(f"bench: generating the scale-{scale} sample container in {container}", flush=True)
+        generate(container, scale=scale)
+    env = _clean_env(TAMALES_HOME=str(home), TAMALES_SOURCE_DIR=str(container))
+    print(f"bench: ingest + transform of scale {scale} into {home}", flush=True)
+    _run([sys.executable, "-m", "ingest", "--quiet"], env)
+    _run([sys.executable, "-m", "tamales_inc.transform"], env)
+    return built
+
+
+def fresh_home(scale: int) -> Settings:
+    """A private TAMALES_HOME holding only a copy of the scale's published warehouse."""
+    home = BENCH_DIR / "train" / f"scale-{scale}"
+    shutil.rmtree(home, ignore_errors=True)
+    (home / "warehouse").mkdir(parents=True)
+    shutil.copyfile(warehouse_for(scale), home / "warehouse" / "tamales.duckdb")
+    return Settings.from_env({"TAMALES_HOME": str(home)})
+
+
+def bare_fit_seconds(settings: Settings) -> float:
+    """One plain xgboost.train with the model's parameters on random data of the same shape."""
+    import xgboost as xgb
+
+    features = read_features(settings).features
+    rows = build_targets(features, DEFAULT_HORIZONS).height
+    model = XGBoostForecaster()
+    rng = np.random.default_rng(0)
+    data = rng.normal(size=(rows, len(model.feature_names)))
+    matrix = xgb.DMatrix(data, label=rng.normal(size=rows), nthread=model.nthread)
+    params = {k: v for k, v in model._booster_params().items() if k != "max_cat_to_onehot"}
+    started = time.perf_counter()
+    xgb.train(params, matrix, num_boost_round=model.n_estimators)
+    return time.perf_counter() - started
+
+
+def bench_scale(scale: int, repeat: int) -> tuple[dict[str, float | int | str], TrainingResult]:
+    runs = []
+    for _ in range(repeat):
+        settings = fresh_home(scale)
+        result = run_training(settings, report=False)
+        runs.append((result, settings))
+    result, settings = min(runs, key=lambda r: r[0].seconds["train_and_backtest"])
+    fits = DEFAULT_ORIGINS + 1
+    reference = fits * min(bare_fit_seconds(settings) for _ in range(3))
+    rows = read_features(settings).features.height
+    return (
+        {
+            "scale": scale,
+            "rows": rows,
+            "train_backtest": result.seconds["train_and_backtest"],
+            "total": result.seconds["total"],
+            "reference": reference,
+            "wape": result.champion_wape,
+            "sn_wape": result.seasonal_naive_wape,
+            "champion": result.champion,
+        },
+        result,
+    )
+
+
+def timing_table(rows: list[dict[str, float | int | str]]) -> str:
+    lines = [
+        "| scale | feature rows | train + backtest s | whole run s (publish incl.) "
+        "| reference: 7 bare xgboost fits s | ratio | champion WAPE / seasonal naive "
+        "| meets < 30 s |",
+        "|---:|---:|---:|---:|---:|---:|---:|:---:|",
+    ]
+    for r in rows:
+        seconds = float(r["train_backtest"])
+        ok = "yes" if seconds < TARGET_SECONDS else "no"
+        lines.append(
+            f"| {r['scale']} | {int(r['rows']):,} | {seconds:.1f} | {float(r['total']):.1f} "
+            f"| {float(r['reference']):.1f} | {seconds / float(r['reference']):.1f} "
+            f"| {r['champion']} {float(r['wape']):.3f} / {float(r['sn_wape']):.3f} "
+            f"= {float(r['wape']) / float(r['sn_wape']):.2f} | {ok} |"
+        )
+    return "\n".join(lines)
+
+
+def accuracy_table(result: TrainingResult, predictions_source: pl.DataFrame) -> str:
+    metrics = result.metrics
+    overall = metrics.filter(pl.col("scope") == "overall")
+    by_h = metrics.filter(pl.col("scope") == "horizon")
+    horizons = sorted(by_h["scope_value"].unique().to_list(), key=int)
+    head = ["model", "WAPE", "MASE"]
+    for h in horizons:
+        head += [f"WAPE h{h}", f"MASE h{h}"]
+    head += ["WAPE own sales (tamales_inc)", "WAPE market feed (teinvento_inc)", "bias"]
+    lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
+    baseline = float(overall.filter(pl.col("model") == "seasonal_naive")["wape"][0])
+    for row in overall.sort("wape").iter_rows(named=True):
+        model = row["model"]
+        cells = [model, f"{row['wape']:.3f}", f"{row['mase']:.3f}"]
+        for h in horizons:
+            hr = by_h.filter((pl.col("model") == model) & (pl.col("scope_value") == h))
+            cells += [f"{hr['wape'][0]:.3f}", f"{hr['mase'][0]:.3f}"]
+        for source in ("tamales_inc", "teinvento_inc"):
+            part = predictions_source.filter(
+                (pl.col("model") == model) & (pl.col("source") == source)
+            )
+            w = (part["y_true"] - part["y_pred"]).abs().sum() / part["y_true"].abs().sum()
+            cells.append(f"{w:.3f}")
+        cells.append(f"{row['bias']:+.3f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append(
+        f"XGBoost / seasonal naive WAPE: "
+        f"{float(overall.filter(pl.col('model') == 'xgboost')['wape'][0]) / baseline:.2f} "
+        f"(target <= {TARGET_RATIO})."
+    )
+    cov = result.coverage.filter(pl.col("horizon") == 0)
+    parts = [f"{int(lv * 100)}%: {c:.2f}" for lv, c in cov.select("level", "coverage").iter_rows()]
+    lines.append(
+        f"Interval coverage on the backtest (leave-one-origin-out conformal): {', '.join(parts)}."
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print the Markdown tables."""
+    parser = argparse.ArgumentParser(prog="bench_train", description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", default="1,100", help="comma-separated sample scales")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per scale (best is kept)")
+    opts = parser.parse_args(argv)
+    scales = [int(s) for s in opts.scales.split(",") if s]
+    rows, first = [], None
+    for scale in scales:
+        row, result = bench_scale(scale, opts.repeat)
+        print(
+            f"bench: scale {scale}: train + backtest {float(row['train_backtest']):.1f} s, "
+            f"reference {float(row['reference']):.1f} s",
+            flush=True,
+        )
+        rows.append(row)
+        if first is None:
+            import duckdb
+
+            db = BENCH_DIR / "train" / f"scale-{scale}" / "warehouse" / "tamales.duckdb"
+            con = duckdb.connect(str(db), read_only=True)
+            preds = con.execute("select * from ml.backtest_predictions").pl()
+            con.close()
+            first = (scale, result, preds)
+    load = os.getloadavg()[0]
+    machine = f"{os.cpu_count()} cores (1-min load average {load:.1f} at the end), "
+    machine += f"Python {sys.version.split()[0]}"
+    text = f"{timing_table(rows)}\n\n"
+    if first is not None:
+        scale, result, preds = first
+        text += f"Backtest accuracy at scale {scale} (6 origins, horizons 1-3):\n\n"
+        text += accuracy_table(result, preds) + "\n\n"
+    text += f"Measured {time.strftime('%Y-%m-%d')} on {machine}.\n"
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(text, encoding="utf-8")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""Rolling-origin backtest: refit every model at each of the last K origins, score horizons 1..H."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+import polars as pl
+
+from tamales_inc.features import SERIES_KEYS, cut_at_origin, month_after
+from tamales_inc.metrics import score, series_scales
+from tamales_inc.models import Forecaster
+
+DEFAULT_ORIGINS = 6
+
+# Columns of `ml.backtest_predictions` (docs/contracts.md section 4); `sales_month` is the
+# month forecast, `origin_month` the last month the model saw.
+PREDICTION_TABLE_COLUMNS: tuple[str, ...] = (
+    "model",
+    "origin_month",
+    *SERIES_KEYS,
+    "sales_month",
+    "horizon",
+    "y_true",
+    "y_pred",
+)
+
+
+@dataclass
+class BacktestResult:
+    """Every model's out-of-sample predictions and their metrics."""
+
+    predictions: pl.DataFrame
+    metrics: pl.DataFrame
+    origins: list[date]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def backtest_origins(features: pl.DataFrame, n_origins: int = DEFAULT_ORIGINS) -> list[date]:
+    """The `n_origins` months before the last month with sales, oldest first."""
+    if n_origins < 1:
+        raise ValueError(f"n_origins must be >= 1, got {n_origins}")
+    last = features.filter(pl.col("sales").is_not_null())["sales_month"].max()
+    if last is None:
+        raise ValueError("the feature mart has no month with sales")
+    first = features["sales_month"].min()
+    origins = [month_after(last, -k) for k in range(n_origins, 0, -1)]
+    origins = [o for o in origins if o > first]
+    if not origins:
+        raise ValueError(f"history from {first} to {last} is too short for a backtest")
+    return origins
+
+
+def cross_validation(
+    make_model: Callable[[], Forecaster],
+    features: pl.DataFrame,
+    origins: list[date],
+    horizons: tuple[int, ...],
+) -> pl.DataFrame:
+    """Refit a fresh model at each origin on the history cut there; forecast from the origin.
+
+    Returns one row per (origin, series, horizon) whose actual exists: model, origin_month,
+    series keys, sales_month (the month forecast), horizon, y_true, y_pred, series_id, scale.
+    """
+    actuals = features.select(
+        "series_id", pl.col("sales_month").alias("target_month"), pl.col("sales").alias("y_true")
+    ).filter(pl.col("y_true").is_not_null())
+    pieces = []
+    name = ""
+    for origin in origins:
+        history = cut_at_origin(features, origin)
+        model = make_model().fit(history)
+        name = model.name
+        at_origin = model.predict(history, horizons).filter(pl.col("sales_month") == origin)
+        pieces.append(
+            at_origin.join(actuals, on=["series_id", "target_month"], how="inner").select(
+                pl.lit(model.name).alias("model"),
+                pl.col("sales_month").alias("origin_month"),
+                *SERIES_KEYS,
+                pl.col("target_month").alias("sales_month"),
+                "horizon",
+                "y_true",
+                "y_pred",
+                "series_id",
+                "scale",
+            )
+        )
+    if not pieces:
+        raise ValueError(f"no backtest origin for {name}")
+    return pl.concat(pieces)
+
+
+def run_backtest(
+    factories: dict[str, Callable[[], Forecaster]],
+    features: pl.DataFrame,
+    *,
+    horizons: tuple[int, ...],
+    n_origins: int = DEFAULT_ORIGINS,
+    log: Callable[[str], None] | None = None,
+) -> BacktestResult:
+    """Backtest every model on the same origins and score them the same way."""
+    origins = backtest_origins(features, n_origins)
+    scales = series_scales(features, origins)
+    frames, seconds = [], {}
+    for name, factory in factories.items():
+        started = time.perf_counter()
+        frames.append(cross_validation(factory, features, origins, horizons))
+        seconds[name] = time.perf_counter() - started
+        if log:
+            log(f"backtest {name}: {len(origins)} origins in {seconds[name]:.2f} s")
+    predictions = (
+        pl.concat(frames)
+        .join(scales, on=["series_id", "origin_month"], how="left")
+        .sort("model", "origin_month", "series_id", "horizon")
+    )
+    return BacktestResult(predictions, score(predictions), origins, seconds)

@@ -1,0 +1,385 @@
+"""Forecasters of one shape (keyword constructor, fit, predict, save/load): baselines, XGBoost."""
+
+from __future__ import annotations
+
+import json
+import os
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+# XGBoost's OpenMP threads spin while waiting by default; on a shared 2-core machine that makes
+# a 0.4 s fit take 5 s. Passive waiting must be chosen before libgomp loads (with xgboost).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
+import polars as pl  # noqa: E402
+import xgboost as xgb  # noqa: E402
+
+from tamales_inc.features import (  # noqa: E402
+    CATEGORICAL_FEATURES,
+    FEATURE_NAMES,
+    SERIES_KEYS,
+    add_months,
+    attach_seasonal_value,
+    build_targets,
+    model_features,
+    prepare,
+    scale_expr,
+)
+
+DEFAULT_HORIZONS: tuple[int, ...] = (1, 2, 3)
+SEASON_LENGTH = 12
+MODEL_FILE = "model.json"
+HISTORY_SCHEMA: dict[str, pl.DataType] = {
+    "series_id": pl.String(),
+    "sales_month": pl.Date(),
+    "sales": pl.Float64(),
+}
+
+PREDICTION_COLUMNS: tuple[str, ...] = (
+    "series_id",
+    *SERIES_KEYS,
+    "sales_month",
+    "horizon",
+    "target_month",
+    "y_pred",
+    "scale",
+)
+
+
+def _expand(features: pl.DataFrame, horizons: tuple[int, ...]) -> pl.DataFrame:
+    """One row per input row and horizon, with the target month and the row's scale."""
+    base = features.with_columns(
+        scale_expr(),
+        # "last value": the latest non-NULL sales up to t (market rows can be empty)
+        pl.col("sales")
+        .forward_fill()
+        .over("series_id", order_by="sales_month")
+        .alias("last_sales"),
+    )
+    return pl.concat(
+        [
+            base.with_columns(
+                pl.lit(h, dtype=pl.Int32).alias("horizon"),
+                add_months("sales_month", h).alias("target_month"),
+            )
+            for h in horizons
+        ]
+    )
+
+
+def _finish(frame: pl.DataFrame, y_pred: pl.Expr) -> pl.DataFrame:
+    return frame.with_columns(y_pred.fill_null(0.0).fill_nan(0.0).alias("y_pred")).select(
+        PREDICTION_COLUMNS
+    )
+
+
+class Forecaster(ABC):
+    """A direct multi-horizon forecaster over every series of `marts.sales_features`."""
+
+    name: ClassVar[str]
+
+    def __init__(self, *, horizons: tuple[int, ...] = DEFAULT_HORIZONS) -> None:
+        self.horizons = tuple(int(h) for h in horizons)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """Constructor keyword arguments (JSON-serialisable)."""
+        return {"horizons": list(self.horizons)}
+
+    def clone(self) -> Forecaster:
+        """A fresh, unfitted model with the same parameters."""
+        return type(self)(**self.params)
+
+    def fit(self, features: pl.DataFrame) -> Self:
+        """Learn from the history in `features` (rows of `marts.sales_features`)."""
+        return self
+
+    def predict(
+        self, features: pl.DataFrame, horizons: tuple[int, ...] | None = None
+    ) -> pl.DataFrame:
+        """Forecast y_{t+h} from every row t of `features` for each horizon h.
+
+        Returns `PREDICTION_COLUMNS`: the row's series keys and month, `horizon`, `target_month`,
+        `y_pred` and the row's series `scale`. Only rows at or before each row are used.
+        """
+        frame = _expand(prepare(features), horizons or self.horizons)
+        return self._predict(frame, features)
+
+    @abstractmethod
+    def _predict(self, frame: pl.DataFrame, features: pl.DataFrame) -> pl.DataFrame: ...
+
+    def save(self, path: Path) -> None:
+        """Write the model to the artifact directory `path` (created if needed)."""
+        path.mkdir(parents=True, exist_ok=True)
+        body = {"kind": self.name, "params": self.params, **self._state()}
+        (path / MODEL_FILE).write_text(json.dumps(body, indent=2, sort_keys=True), "utf-8")
+
+    def _state(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def load(cls, path: Path) -> Forecaster:
+        """Read a model written by `save` (any kind) from `path`."""
+        body = json.loads((path / MODEL_FILE).read_text("utf-8"))
+        kind = body.get("kind")
+        if kind not in MODEL_CLASSES:
+            raise ValueError(f"{path / MODEL_FILE}: unknown model kind {kind!r}")
+        model = MODEL_CLASSES[kind](**body["params"])
+        model._restore(path, body)
+        return model
+
+    def _restore(self, path: Path, body: dict[str, Any]) -> None:
+        return None
+
+
+class NaiveForecaster(Forecaster):
+    """The last known value, for every horizon."""
+
+    name = "naive"
+
+    def _predict(self, frame: pl.DataFrame, features: pl.DataFrame) -> pl.DataFrame:
+        return _finish(frame, pl.col("last_sales"))
+
+
+class SeasonalNaiveForecaster(Forecaster):
+    """The same month a season earlier; the last value where the history is shorter."""
+
+    name = "seasonal_naive"
+
+    def __init__(
+        self, *, horizons: tuple[int, ...] = DEFAULT_HORIZONS, season_length: int = SEASON_LENGTH
+    ) -> None:
+        super().__init__(horizons=horizons)
+        self.season_length = int(season_length)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {**super().params, "season_length": self.season_length}
+
+    def _predict(self, frame: pl.DataFrame, features: pl.DataFrame) -> pl.DataFrame:
+        joined = attach_seasonal_value(frame, prepare(features), self.season_length)
+        return _finish(joined, pl.coalesce("seasonal_value", "last_sales"))
+
+
+class ExerciseBaseForecaster(Forecaster):
+    """The original exercise's base model: `sales * month_weight + ln(sales)` (ln only if > 0)."""
+
+    name = "exercise_base"
+
+    def _predict(self, frame: pl.DataFrame, features: pl.DataFrame) -> pl.DataFrame:
+        sales = pl.col("last_sales")
+        weight = pl.col("month_weight").cast(pl.Float64).fill_null(1.0)
+        log_term = pl.when(sales > 0).then(sales.log()).otherwise(0.0)
+        return _finish(frame, sales * weight + log_term)
+
+
+class XGBoostForecaster(Forecaster):
+    """One global gradient-boosted model over every series and horizon (direct strategy).
+
+    Target: y_{t+h} over the series scale known at t (mean level of the last 12 months), boosted
+    from a base forecast (same month last year times this month's year-over-year ratio, else the
+    latest level) given as base margin, so the trees learn corrections to it. Rows are weighted by
+    scale (the loss tracks errors in sales units) and by recency (half-life in months). Product,
+    zone, source and calorie category are categorical features. Fixed rounds, no early stopping.
+    Like mlforecast, the fitted model keeps the series' sales history, so one mart row is enough
+    to predict from (the seasonal value is looked up there when the rows do not carry it).
+    """
+
+    name = "xgboost"
+
+    def __init__(
+        self,
+        *,
+        horizons: tuple[int, ...] = DEFAULT_HORIZONS,
+        n_estimators: int = 400,
+        max_depth: int = 3,
+        learning_rate: float = 0.05,
+        min_child_weight: float = 1.0,
+        subsample: float = 1.0,
+        colsample_bytree: float = 1.0,
+        reg_lambda: float = 1.0,
+        objective: str = "reg:squarederror",
+        use_base_margin: bool = True,
+        recency_halflife: float | None = 6.0,
+        seed: int = 42,
+        nthread: int = 2,
+    ) -> None:
+        super().__init__(horizons=horizons)
+        self.n_estimators = int(n_estimators)
+        self.max_depth = int(max_depth)
+        self.learning_rate = float(learning_rate)
+        self.min_child_weight = float(min_child_weight)
+        self.subsample = float(subsample)
+        self.colsample_bytree = float(colsample_bytree)
+        self.reg_lambda = float(reg_lambda)
+        self.objective = objective
+        self.use_base_margin = bool(use_base_margin)
+        self.recency_halflife = None if recency_halflife is None else float(recency_halflife)
+        self.seed = int(seed)
+        self.nthread = int(nthread)
+        self.feature_names: tuple[str, ...] = FEATURE_NAMES
+        self.categories: dict[str, list[str]] = {}
+        self.history: pl.DataFrame = pl.DataFrame(schema=HISTORY_SCHEMA)
+        self.booster: xgb.Booster | None = None
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {
+            **super().params,
+            "n_estimators": self.n_estimators,
+            "max_depth": self.max_depth,
+            "learning_rate": self.learning_rate,
+            "min_child_weight": self.min_child_weight,
+            "subsample": self.subsample,
+            "colsample_bytree": self.colsample_bytree,
+            "reg_lambda": self.reg_lambda,
+            "objective": self.objective,
+            "use_base_margin": self.use_base_margin,
+            "recency_halflife": self.recency_halflife,
+            "seed": self.seed,
+            "nthread": self.nthread,
+        }
+
+    def _booster_params(self) -> dict[str, Any]:
+        return {
+            "tree_method": "hist",
+            "objective": self.objective,
+            "max_depth": self.max_depth,
+            "eta": self.learning_rate,
+            "min_child_weight": self.min_child_weight,
+            "subsample": self.subsample,
+            "colsample_bytree": self.colsample_bytree,
+            "lambda": self.reg_lambda,
+            "seed": self.seed,
+            "nthread": self.nthread,
+            "max_cat_to_onehot": 1,
+            "verbosity": 0,
+        }
+
+    def _matrix(
+        self,
+        frame: pl.DataFrame,
+        label: np.ndarray | None = None,
+        weight: np.ndarray | None = None,
+    ) -> xgb.DMatrix:
+        inputs = model_features(frame)
+        columns = []
+        for name in self.feature_names:
+            if name in CATEGORICAL_FEATURES:
+                lookup = {value: float(i) for i, value in enumerate(self.categories[name])}
+                codes = inputs[name].replace_strict(lookup, default=None, return_dtype=pl.Float64)
+                columns.append(codes.to_numpy())
+            else:
+                columns.append(inputs[name].cast(pl.Float64).to_numpy())
+        data = np.column_stack(columns).astype(np.float64)
+        data = np.where(np.isfinite(data), data, np.nan)
+        margin = None
+        if self.use_base_margin:
+            margin = np.nan_to_num(inputs["base_ratio"].cast(pl.Float64).to_numpy(), nan=0.0)
+        types = ["c" if n in CATEGORICAL_FEATURES else "q" for n in self.feature_names]
+        return xgb.DMatrix(
+            data,
+            label=label,
+            weight=weight,
+            base_margin=margin,
+            feature_names=list(self.feature_names),
+            feature_types=types,
+            enable_categorical=True,
+            nthread=self.nthread,
+        )
+
+    def _with_history(self, frame: pl.DataFrame, features: pl.DataFrame) -> pl.DataFrame:
+        """The frame's own sales history, completed by the history kept from `fit`."""
+        own = features.select(HISTORY_SCHEMA.keys()).cast(HISTORY_SCHEMA)
+        kept = self.history.join(own, on=["series_id", "sales_month"], how="anti")
+        return attach_seasonal_value(frame, pl.concat([own, kept]))
+
+    def fit(self, features: pl.DataFrame) -> Self:
+        """Fit on every (row, horizon) of `features` whose target month is inside `features`."""
+        frame = prepare(features).with_columns(scale_expr())
+        self.history = frame.select(HISTORY_SCHEMA.keys()).cast(HISTORY_SCHEMA)
+        targets = attach_seasonal_value(build_targets(frame, self.horizons), frame)
+        if targets.is_empty():
+            raise ValueError("no (month, horizon) pair with a known target: history too short")
+        self.categories = {
+            name: sorted(v for v in frame[name].cast(pl.String).unique().to_list() if v is not None)
+            for name in CATEGORICAL_FEATURES
+        }
+        scale = targets["scale"].to_numpy()
+        label = targets["y_target"].to_numpy() / scale
+        weight = scale / scale.mean()
+        if self.recency_halflife:
+            last = targets["target_month"].max()
+            age = targets.select(
+                (
+                    (last.year - pl.col("target_month").dt.year()) * 12  # type: ignore[union-attr]
+                    + last.month  # type: ignore[union-attr]
+                    - pl.col("target_month").dt.month()
+                ).cast(pl.Float64)
+            ).to_series()
+            weight = weight * np.power(0.5, age.to_numpy() / self.recency_halflife)
+        matrix = self._matrix(targets, label=label, weight=weight)
+        self.booster = xgb.train(
+            self._booster_params(), matrix, num_boost_round=self.n_estimators, verbose_eval=False
+        )
+        return self
+
+    def _predict(self, frame: pl.DataFrame, features: pl.DataFrame) -> pl.DataFrame:
+        if self.booster is None:
+            raise RuntimeError("XGBoostForecaster.predict called before fit")
+        frame = self._with_history(frame, prepare(features))
+        ratio = self.booster.predict(self._matrix(frame))
+        return _finish(
+            frame.with_columns(pl.Series("ratio", ratio, dtype=pl.Float64)),
+            pl.col("ratio") * pl.col("scale"),
+        )
+
+    def feature_importance(self) -> dict[str, float]:
+        """Total gain per feature name (features never used in a split are 0)."""
+        if self.booster is None:
+            return {}
+        gain = self.booster.get_score(importance_type="total_gain")
+        return {name: float(gain.get(name, 0.0)) for name in self.feature_names}
+
+    def _state(self) -> dict[str, Any]:
+        return {"feature_names": list(self.feature_names), "categories": self.categories}
+
+    def save(self, path: Path) -> None:
+        """Write `model.json` (params, feature order, categories), `booster.ubj` and the kept
+        sales history `history.parquet`."""
+        if self.booster is None:
+            raise RuntimeError("XGBoostForecaster.save called before fit")
+        super().save(path)
+        self.booster.save_model(str(path / "booster.ubj"))
+        self.history.write_parquet(path / "history.parquet")
+
+    def _restore(self, path: Path, body: dict[str, Any]) -> None:
+        self.feature_names = tuple(body["feature_names"])
+        unknown = set(self.feature_names) - set(FEATURE_NAMES)
+        if unknown:
+            raise ValueError(f"{path / MODEL_FILE}: features unknown to this code: {unknown}")
+        self.categories = {k: list(v) for k, v in body["categories"].items()}
+        self.history = pl.read_parquet(path / "history.parquet").cast(HISTORY_SCHEMA)
+        booster = xgb.Booster(params={"nthread": self.nthread})
+        booster.load_model(str(path / "booster.ubj"))
+        self.booster = booster
+
+
+MODEL_CLASSES: dict[str, type[Forecaster]] = {
+    cls.name: cls
+    for cls in (NaiveForecaster, SeasonalNaiveForecaster, ExerciseBaseForecaster, XGBoostForecaster)
+}
+
+
+def default_models(
+    *, horizons: tuple[int, ...] = DEFAULT_HORIZONS, seed: int = 42
+) -> list[Forecaster]:
+    """The models every run scores: three baselines and the global XGBoost."""
+    return [
+        NaiveForecaster(horizons=horizons),
+        SeasonalNaiveForecaster(horizons=horizons),
+        ExerciseBaseForecaster(horizons=horizons),
+        XGBoostForecaster(horizons=horizons, seed=seed),
+    ]

@@ -1,0 +1,161 @@
+"""Model registry: `models/<version>/` artifact directories and the `models/current` pointer."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from tamales_inc.features import SERIES_KEYS
+from tamales_inc.intervals import LEVELS, apply_intervals, level_tag
+from tamales_inc.models import Forecaster
+from tamales_inc.settings import Settings
+
+METADATA_FILE = "metadata.json"
+INTERVALS_FILE = "intervals.json"
+CURRENT_FILE = "current"
+
+PREDICTION_OUTPUT: tuple[str, ...] = (
+    "yhat",
+    *(f"yhat_{side}_{level_tag(level)}" for level in LEVELS for side in ("lower", "upper")),
+)
+
+
+def new_version(settings: Settings, trained_at: datetime, model_name: str) -> str:
+    """A sortable, unused version name: `<UTC yyyymmddThhmmssZ>-<model name>[-n]`."""
+    base = f"{trained_at:%Y%m%dT%H%M%SZ}-{model_name}"
+    version, n = base, 1
+    while (settings.models_dir / version).exists():
+        n += 1
+        version = f"{base}-{n}"
+    return version
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def save_version(
+    settings: Settings,
+    version: str,
+    model: Forecaster,
+    quantiles: pl.DataFrame,
+    metadata: dict[str, Any],
+) -> Path:
+    """Write the model, its interval half-widths and `metadata.json` to `models/<version>/`.
+
+    The directory is assembled under a temporary name and renamed into place, so a version
+    directory is either complete or absent.
+    """
+    settings.models_dir.mkdir(parents=True, exist_ok=True)
+    target = settings.models_dir / version
+    if target.exists():
+        raise FileExistsError(f"model version {version} already exists at {target}")
+    tmp = settings.models_dir / f".{version}.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        model.save(tmp)
+        (tmp / INTERVALS_FILE).write_text(
+            json.dumps(quantiles.to_dicts(), indent=2, sort_keys=True), encoding="utf-8"
+        )
+        (tmp / METADATA_FILE).write_text(
+            json.dumps(metadata, indent=2, sort_keys=True, default=str), encoding="utf-8"
+        )
+        os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def promote(settings: Settings, version: str) -> None:
+    """Point `models/current` at an existing version (atomic replace of a one-line file)."""
+    if not (settings.models_dir / version / METADATA_FILE).is_file():
+        raise FileNotFoundError(f"no model version {version} under {settings.models_dir}")
+    _write_text_atomic(settings.models_dir / CURRENT_FILE, version + "\n")
+
+
+def current_version(settings: Settings) -> str | None:
+    """The version `models/current` names, or None when nothing was promoted."""
+    pointer = settings.models_dir / CURRENT_FILE
+    if not pointer.is_file():
+        return None
+    version = pointer.read_text(encoding="utf-8").strip()
+    return version or None
+
+
+@dataclass
+class LoadedModel:
+    """A registered model ready to score rows of `marts.sales_features`."""
+
+    version: str
+    model: Forecaster
+    quantiles: pl.DataFrame
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def model_name(self) -> str:
+        return self.model.name
+
+    @property
+    def training_data_version(self) -> str | None:
+        return self.metadata.get("training_data_version")
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        return self.metadata.get("metrics", {})
+
+    @property
+    def feature_names(self) -> list[str]:
+        return list(self.metadata.get("feature_names", []))
+
+    def predict(self, features: pl.DataFrame) -> pl.DataFrame:
+        """Horizon-1 forecast per input row (month t -> month t+1), in input order.
+
+        Returns the row's series_id, source, product_id, zone_id and sales_month, the forecast
+        month `target_month`, and yhat, yhat_lower_80, yhat_upper_80, yhat_lower_95,
+        yhat_upper_95 (each interval contains yhat).
+        """
+        # the model sorts by series and month; predictions are joined back to the caller's order
+        order = features.select(
+            pl.col("series_id"), pl.col("sales_month").cast(pl.Date)
+        ).with_row_index("_input_row")
+        predicted = self.model.predict(features, (1,))
+        bounded = apply_intervals(predicted.rename({"y_pred": "yhat"}), self.quantiles)
+        out = order.join(
+            bounded.unique(["series_id", "sales_month"], keep="first", maintain_order=True),
+            on=["series_id", "sales_month"],
+            how="left",
+        ).sort("_input_row")
+        return out.select(
+            "series_id", *SERIES_KEYS, "sales_month", "target_month", *PREDICTION_OUTPUT
+        )
+
+
+def load_version(settings: Settings, version: str) -> LoadedModel:
+    """Load `models/<version>/` (model, interval half-widths, metadata)."""
+    path = settings.models_dir / version
+    if not (path / METADATA_FILE).is_file():
+        raise FileNotFoundError(f"model version {version!r} has no {METADATA_FILE} in {path}")
+    metadata = json.loads((path / METADATA_FILE).read_text(encoding="utf-8"))
+    quantiles = pl.DataFrame(
+        json.loads((path / INTERVALS_FILE).read_text(encoding="utf-8")),
+        schema={"horizon": pl.Int32, "level": pl.Float64, "q": pl.Float64},
+    )
+    return LoadedModel(version, Forecaster.load(path), quantiles, metadata)
+
+
+def load_current(settings: Settings) -> LoadedModel | None:
+    """The promoted model, or None when `models/current` does not exist yet."""
+    version = current_version(settings)
+    if version is None:
+        return None
+    return load_version(settings, version)
