@@ -1,0 +1,1 @@
+"""Tamales sales service: a read-only REST API over the published warehouse and forecasts."""

@@ -1,0 +1,89 @@
+"""The Litestar application factory: `create_app(settings)`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
+from litestar import Litestar
+from litestar.datastructures import State
+
+from tamales_inc.settings import Settings
+from tamales_sales_service.controllers.features import FeatureController
+from tamales_sales_service.controllers.forecasts import ForecastController
+from tamales_sales_service.controllers.health import HealthController
+from tamales_sales_service.controllers.models import ModelController
+from tamales_sales_service.controllers.points_of_sale import PointOfSaleController
+from tamales_sales_service.controllers.predictions import PredictionController
+from tamales_sales_service.controllers.products import ProductController
+from tamales_sales_service.controllers.sales import SalesController
+from tamales_sales_service.controllers.zones import ZoneController
+from tamales_sales_service.db import Reloader, Warehouse
+from tamales_sales_service.docs import openapi_config, static_router
+from tamales_sales_service.errors import EXCEPTION_HANDLERS
+from tamales_sales_service.forecaster import ModelSlot
+
+API_VERSION = "1.0.0"
+DEFAULT_CACHE_SIZE = 4096
+DEFAULT_WORKER_THREADS = 8
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    poll_interval: float = 0.5,
+    duckdb_threads: int = 1,
+    cache_size: int = DEFAULT_CACHE_SIZE,
+    worker_threads: int = DEFAULT_WORKER_THREADS,
+) -> Litestar:
+    """Build the API over `settings.warehouse_path` (read-only) and the promoted model.
+
+    The warehouse and model are opened at startup; a background thread polls every
+    `poll_interval` seconds and moves to a newly published warehouse or model without a restart.
+    Query results are kept in an LRU of `cache_size` entries per published warehouse (0: off);
+    DuckDB queries run on at most `worker_threads` threads, each with its own cursor.
+    """
+    settings = settings or Settings.from_env()
+    warehouse = Warehouse(settings.warehouse_path, threads=duckdb_threads, cache_size=cache_size)
+    models = ModelSlot(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        # few worker threads: DuckDB runs one thread per query, and a large pool only makes the
+        # threads queue for the GIL (long latency tails) without adding throughput
+        anyio.to_thread.current_default_thread_limiter().total_tokens = worker_threads
+        warehouse.refresh()
+        models.refresh()
+        if not warehouse.is_open:
+            log.warning(
+                "no warehouse at %s yet; answering 503 until one is published", warehouse.path
+            )
+        reloader = Reloader(warehouse, models, interval=poll_interval)
+        reloader.start()
+        try:
+            yield
+        finally:
+            reloader.stop()
+            warehouse.close()
+
+    return Litestar(
+        route_handlers=[
+            HealthController,
+            ProductController,
+            ZoneController,
+            PointOfSaleController,
+            SalesController,
+            FeatureController,
+            ForecastController,
+            PredictionController,
+            ModelController,
+            static_router(),
+        ],
+        state=State({"settings": settings, "warehouse": warehouse, "models": models}),
+        lifespan=[lifespan],
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=openapi_config(API_VERSION),
+    )

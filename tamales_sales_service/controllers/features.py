@@ -1,0 +1,50 @@
+"""GET /features: rows of the feature mart (marts.sales_features)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.datastructures import State
+from litestar.params import QueryParameter
+
+from tamales_sales_service.errors import responses
+from tamales_sales_service.params import Limit, Offset, ProductIdFilter, SourceFilter, ZoneIdFilter
+from tamales_sales_service.queries import FeatureQuery, SeriesFilter, month_start, run_features
+from tamales_sales_service.schemas import MONTH_PATTERN, FeaturePage
+
+
+class FeatureController(Controller):
+    """The model's inputs, one row per series and month."""
+
+    path = "/features"
+    tags = ["features"]
+
+    @get(operation_id="listFeatures", responses=responses(404, 503))
+    async def list_features(
+        self,
+        state: State,
+        product_id: ProductIdFilter = None,
+        zone_id: ZoneIdFilter = None,
+        source: SourceFilter = None,
+        month: Annotated[
+            str | None,
+            QueryParameter(
+                name="month", pattern=MONTH_PATTERN, description="Only this month, YYYY-MM"
+            ),
+        ] = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> FeaturePage:
+        """Feature rows matching the filters, ordered by series and month."""
+        snap = state.warehouse.snapshot
+        snap.require_product(product_id)
+        snap.require_zone(zone_id)
+        query = FeatureQuery(
+            series=SeriesFilter(product_id=product_id, zone_id=zone_id, source=source),
+            month=month_start(month) if month is not None else None,
+            limit=limit,
+            offset=offset,
+        )
+        total, items = await snap.query(query, lambda cur: run_features(cur, query))
+        return FeaturePage(total=total, limit=limit, offset=offset, items=items)

@@ -1,0 +1,55 @@
+"""GET /forecasts: the forecasts published by the last training run (ml.forecasts)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.datastructures import State
+from litestar.params import QueryParameter
+
+from tamales_sales_service.db import WarehouseUnavailable
+from tamales_sales_service.errors import responses
+from tamales_sales_service.params import Limit, Offset, ProductIdFilter, SourceFilter, ZoneIdFilter
+from tamales_sales_service.queries import ForecastQuery, SeriesFilter, run_forecasts
+from tamales_sales_service.schemas import ForecastPage
+
+
+class ForecastController(Controller):
+    """Published forecasts with 80 % and 95 % intervals."""
+
+    path = "/forecasts"
+    tags = ["forecasts"]
+
+    @get(operation_id="listForecasts", responses=responses(404, 503))
+    async def list_forecasts(
+        self,
+        state: State,
+        product_id: ProductIdFilter = None,
+        zone_id: ZoneIdFilter = None,
+        source: SourceFilter = None,
+        horizon: Annotated[
+            int | None,
+            QueryParameter(
+                name="horizon", ge=1, le=120, description="Months ahead of the last data"
+            ),
+        ] = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> ForecastPage:
+        """Forecasts matching the filters, ordered by series, month and horizon."""
+        snap = state.warehouse.snapshot
+        snap.require_product(product_id)
+        snap.require_zone(zone_id)
+        if not snap.has_table("ml.forecasts"):
+            raise WarehouseUnavailable(
+                f"no forecasts in warehouse {snap.build.data_version} yet: run `just train`"
+            )
+        query = ForecastQuery(
+            series=SeriesFilter(product_id=product_id, zone_id=zone_id, source=source),
+            horizon=horizon,
+            limit=limit,
+            offset=offset,
+        )
+        total, items = await snap.query(query, lambda cur: run_forecasts(cur, query))
+        return ForecastPage(total=total, limit=limit, offset=offset, items=items)

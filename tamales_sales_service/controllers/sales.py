@@ -1,0 +1,83 @@
+"""GET /sales: monthly sales, filtered, optionally grouped, paged with the total count."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.datastructures import State
+from litestar.params import QueryParameter
+
+from tamales_sales_service.errors import BadParameter, responses
+from tamales_sales_service.params import (
+    FromMonth,
+    Limit,
+    Offset,
+    ProductIdFilter,
+    SourceFilter,
+    ToMonth,
+    ZoneIdFilter,
+)
+from tamales_sales_service.queries import (
+    GroupBy,
+    SalesQuery,
+    SeriesFilter,
+    SortKey,
+    SortOrder,
+    month_start,
+    run_sales,
+)
+from tamales_sales_service.schemas import SalesPage
+
+
+class SalesController(Controller):
+    """Sales from marts.fct_sales_monthly (one row per source, product, zone and month)."""
+
+    path = "/sales"
+    tags = ["sales"]
+
+    @get(operation_id="listSales", responses=responses(404, 503))
+    async def list_sales(
+        self,
+        state: State,
+        product_id: ProductIdFilter = None,
+        zone_id: ZoneIdFilter = None,
+        source: SourceFilter = None,
+        from_: FromMonth = None,
+        to: ToMonth = None,
+        group_by: Annotated[
+            GroupBy | None,
+            QueryParameter(
+                name="group_by", description="Sum sales per month, product, zone or source"
+            ),
+        ] = None,
+        sort: Annotated[
+            SortKey,
+            QueryParameter(name="sort", description="Order by the row key (default) or by sales"),
+        ] = "key",
+        order: Annotated[
+            SortOrder, QueryParameter(name="order", description="asc or desc")
+        ] = "asc",
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> SalesPage:
+        """Monthly sales matching the filters; `total` counts every matching row (or group)."""
+        snap = state.warehouse.snapshot
+        snap.require_product(product_id)
+        snap.require_zone(zone_id)
+        start = month_start(from_) if from_ is not None else None
+        end = month_start(to) if to is not None else None
+        if start is not None and end is not None and start > end:
+            raise BadParameter("from", f"{from_} is after to={to}")
+        query = SalesQuery(
+            series=SeriesFilter(product_id=product_id, zone_id=zone_id, source=source),
+            from_month=start,
+            to_month=end,
+            group_by=group_by,
+            sort=sort,
+            order=order,
+            limit=limit,
+            offset=offset,
+        )
+        total, items = await snap.query(query, lambda cur: run_sales(cur, query))
+        return SalesPage(total=total, limit=limit, offset=offset, group_by=group_by, items=items)

@@ -1,0 +1,38 @@
+"""GET /zones and /zones/{zone_id}: the five zones."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.datastructures import State
+from litestar.params import PathParameter
+
+from tamales_sales_service.errors import responses
+from tamales_sales_service.schemas import Zone
+
+
+class ZoneController(Controller):
+    """Zones, served from the in-memory copy of marts.dim_zone."""
+
+    path = "/zones"
+    tags = ["zones"]
+
+    @get(operation_id="listZones", sync_to_thread=False, responses=responses(503))
+    def list_zones(self, state: State) -> list[Zone]:
+        """Every zone, ordered by zone_id."""
+        return list(state.warehouse.snapshot.zones.values())
+
+    @get(
+        "/{zone_id:str}",
+        operation_id="getZone",
+        sync_to_thread=False,
+        responses=responses(404, 503),
+    )
+    def get_zone(
+        self, state: State, zone_id: Annotated[str, PathParameter(description="e.g. norte")]
+    ) -> Zone:
+        """One zone by id (404 if unknown)."""
+        snap = state.warehouse.snapshot
+        snap.require_zone(zone_id)
+        return snap.zones[zone_id]

@@ -1,0 +1,121 @@
+"""Exception handlers: every failure becomes a one-line JSON reason with the right status code."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import duckdb
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.types import ExceptionHandlersMap
+
+from tamales_sales_service.db import UnknownId, WarehouseUnavailable
+from tamales_sales_service.forecaster import ModelUnavailable
+from tamales_sales_service.schemas import MONTH_PATTERN, ErrorBody
+
+log = logging.getLogger(__name__)
+
+
+class BadParameter(Exception):
+    """A parameter that passed type checks but makes no sense (answered with 400)."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"invalid parameter '{name}': {reason}")
+        self.name = name
+
+
+def _error(
+    status_code: int, detail: str, extra: Any = None, headers: dict[str, str] | None = None
+) -> Response[ErrorBody]:
+    return Response(
+        ErrorBody(status_code=status_code, detail=detail, extra=extra),
+        status_code=status_code,
+        media_type=MediaType.JSON,
+        headers=headers,
+    )
+
+
+# Python names of parameters whose wire name is a keyword.
+_WIRE_NAMES = {"from_": "from"}
+
+
+def _reason(message: str) -> str:
+    if MONTH_PATTERN in message:
+        return f"expected a month as YYYY-MM ({message})"
+    return message
+
+
+def _validation(_: Request, exc: ValidationException) -> Response[ErrorBody]:
+    """Litestar's 400s, reworded to name each bad parameter (by its wire name) and why."""
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    reasons = []
+    for item in extra:
+        if not isinstance(item, dict):
+            continue
+        key = item.get("key")
+        if isinstance(key, str):
+            key = item["key"] = _WIRE_NAMES.get(key, key)
+        source = getattr(item.get("source"), "value", item.get("source")) or "request"
+        item["source"] = source
+        message = _reason(str(item.get("message", "invalid value")))
+        if key:
+            reasons.append(f"{source} parameter '{key}': {message}")
+        else:
+            reasons.append(f"{source}: {message}")
+    detail = "invalid " + "; ".join(reasons) if reasons else str(exc.detail)
+    return _error(400, detail, extra or None)
+
+
+def _http(_: Request, exc: HTTPException) -> Response[ErrorBody]:
+    """Litestar's own errors (404 route, 405 with its `Allow` header, ...), same body shape."""
+    return _error(exc.status_code, str(exc.detail), exc.extra or None, dict(exc.headers or {}))
+
+
+def _bad_parameter(_: Request, exc: BadParameter) -> Response[ErrorBody]:
+    return _error(400, str(exc), [{"key": exc.name, "source": "query"}])
+
+
+def _unknown_id(_: Request, exc: UnknownId) -> Response[ErrorBody]:
+    return _error(404, str(exc))
+
+
+def _unavailable(_: Request, exc: Exception) -> Response[ErrorBody]:
+    return _error(503, str(exc))
+
+
+def _duckdb(request: Request, exc: duckdb.Error) -> Response[ErrorBody]:
+    log.exception("warehouse query failed on %s %s", request.method, request.url.path)
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return _error(503, f"the warehouse could not answer ({reason}); retry or rebuild it")
+
+
+def _unexpected(request: Request, exc: Exception) -> Response[ErrorBody]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _error(500, f"internal error ({type(exc).__name__}); see the service log")
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    ValidationException: _validation,
+    HTTPException: _http,
+    BadParameter: _bad_parameter,
+    UnknownId: _unknown_id,
+    WarehouseUnavailable: _unavailable,
+    ModelUnavailable: _unavailable,
+    duckdb.Error: _duckdb,
+    Exception: _unexpected,
+}
+
+
+def responses(*codes: int) -> dict[int, ResponseSpec]:
+    """OpenAPI documentation of the error answers a handler can give."""
+    descriptions = {
+        400: "A parameter is invalid; `detail` names it and says why",
+        404: "An id is unknown, or no data exists for it",
+        503: "No warehouse, model or forecasts are published yet",
+    }
+    return {
+        code: ResponseSpec(data_container=ErrorBody, description=descriptions[code])
+        for code in codes
+    }

@@ -1,0 +1,217 @@
+"""Request and response bodies of the sales API, as msgspec Structs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+MONTH_PATTERN = r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$"
+Source = Literal["tamales_inc", "teinvento_inc"]
+Month = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=MONTH_PATTERN, description="A calendar month as YYYY-MM", examples=["2020-08"]
+    ),
+]
+Identifier = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class ErrorBody(msgspec.Struct):
+    """Every 4xx/5xx answer: the status code and a one-line reason."""
+
+    status_code: int
+    detail: str
+    extra: list[dict[str, Any]] | dict[str, Any] | None = None
+
+
+class Health(msgspec.Struct):
+    """Service status and the versions it serves."""
+
+    status: Literal["ok"]
+    data_version: str
+    warehouse_built_at: datetime
+    dbt_version: str | None
+    model_version: str | None
+    model_training_data_version: str | None
+    warehouse_loaded_at: datetime
+
+
+class Product(msgspec.Struct):
+    """One conformed product (marts.dim_product)."""
+
+    product_id: str
+    product_name: str | None
+    flavor: str | None
+    brand: str | None
+    producer: str | None
+    calorie_category: str | None
+    is_own_brand: bool
+    tamales_inc_product_code: str | None
+    teinvento_id_product: int | None
+    is_unknown: bool
+
+
+class Zone(msgspec.Struct):
+    """One zone (marts.dim_zone)."""
+
+    zone_id: str
+    zone_name: str | None
+    tamales_inc_zone: str | None
+    teinvento_id_region: int | None
+
+
+class PointOfSale(msgspec.Struct):
+    """One point of sale: a source's sales in a zone (marts.dim_point_of_sale)."""
+
+    point_of_sale_id: str
+    source: str
+    zone_id: str
+    description: str | None
+
+
+class SalesRow(msgspec.Struct):
+    """Monthly sales; with `group_by`, the columns grouped away are null."""
+
+    source: str | None
+    product_id: str | None
+    zone_id: str | None
+    sales_month: str | None
+    sales: float | None
+    n_sales_lines: int
+    n_return_lines: int
+    n_series_months: int
+    is_zero_filled: bool | None
+
+
+class SalesPage(msgspec.Struct):
+    """A page of sales rows with the total number of rows matching the filters."""
+
+    total: int
+    limit: int
+    offset: int
+    group_by: Literal["month", "product", "zone", "source"] | None
+    items: list[SalesRow]
+
+
+class FeatureRow(msgspec.Struct):
+    """One row of marts.sales_features: a series (source, product, zone) at a month."""
+
+    series_id: str
+    source: str
+    product_id: str
+    zone_id: str
+    sales_month: str
+    calorie_category: str | None
+    is_own_brand: bool | None
+    data_version: str | None
+    sales: float | None
+    target_sales_next_month: float | None
+    sales_lag_1: float | None
+    sales_lag_2: float | None
+    sales_lag_3: float | None
+    sales_lag_6: float | None
+    sales_lag_12: float | None
+    rolling_mean_3: float | None
+    rolling_mean_6: float | None
+    rolling_mean_12: float | None
+    rolling_std_3: float | None
+    rolling_std_6: float | None
+    rolling_std_12: float | None
+    month_of_year: int | None
+    yoy_change: float | None
+    yoy_pct_change: float | None
+    other_source_sales: float | None
+    market_category_sales: float | None
+    own_share_of_market: float | None
+    month_weight: float | None
+    n_sales_lines: int | None
+    n_return_lines: int | None
+    months_of_history: int | None
+
+
+class FeaturePage(msgspec.Struct):
+    """A page of feature rows with the total number matching the filters."""
+
+    total: int
+    limit: int
+    offset: int
+    items: list[FeatureRow]
+
+
+class ForecastRow(msgspec.Struct):
+    """A published forecast of one series and month, with 80 % and 95 % intervals."""
+
+    source: str
+    product_id: str
+    zone_id: str
+    sales_month: str
+    horizon: int
+    yhat: float | None
+    yhat_lower_80: float | None
+    yhat_upper_80: float | None
+    yhat_lower_95: float | None
+    yhat_upper_95: float | None
+    model_version: str | None
+
+
+class ForecastPage(msgspec.Struct):
+    """A page of forecasts with the total number matching the filters."""
+
+    total: int
+    limit: int
+    offset: int
+    items: list[ForecastRow]
+
+
+class PredictionRequest(msgspec.Struct):
+    """Ask the current model for one series' sales in `month` (from the month before's features)."""
+
+    product_id: Identifier
+    zone_id: Identifier
+    source: Source
+    month: Month
+
+
+class Prediction(msgspec.Struct):
+    """A horizon-1 point forecast with its 80 % and 95 % intervals."""
+
+    series_id: str
+    source: str
+    product_id: str
+    zone_id: str
+    sales_month: str
+    features_month: str
+    yhat: float
+    yhat_lower_80: float
+    yhat_upper_80: float
+    yhat_lower_95: float
+    yhat_upper_95: float
+    actual_sales: float | None
+    model_version: str
+    training_data_version: str | None
+
+
+class BacktestMetric(msgspec.Struct):
+    """Overall backtest metrics of one model (the promoted one or a baseline)."""
+
+    model: str
+    wape: float | None
+    mase: float | None
+    rmse: float | None
+    bias: float | None
+    n: int | None
+
+
+class ModelInfo(msgspec.Struct):
+    """The promoted model: versions, its own metrics and the backtest against the baselines."""
+
+    version: str
+    training_data_version: str | None
+    warehouse_data_version: str
+    metrics: dict[str, Any]
+    trained_at: datetime | None
+    model_name: str | None
+    is_champion: bool | None
+    backtest: list[BacktestMetric]
