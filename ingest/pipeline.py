@@ -197,12 +197,7 @@ class _Landing:
         records: list[BlobRecord] = []
         rejected: list[pl.DataFrame] = []
 
-        def batches(
-            with_columns: list[str] | None,
-            predicate: pl.Expr | None,
-            n_rows: int | None,
-            batch_size: int | None,
-        ) -> Iterator[pl.DataFrame]:
+        def batches() -> Iterator[pl.DataFrame]:
             for blob in blobs:
                 download = next(self.downloads)
                 if download.blob.name != blob.name:
@@ -237,12 +232,29 @@ class _Landing:
                 if parsed.landed.height:
                     yield parsed.landed
 
-        # Row order across blobs is not part of the contract (blob_name + line_number identify a
-        # row), so the sink may write batches as they come.
+        # Streamed by polars' sink (row order across blobs is not part of the contract: blob_name +
+        # line_number identify a row). The sink writes its file asynchronously, so a failure
+        # inside the source must not propagate through it (the file could appear after the
+        # error): the source ends cleanly, the sink closes its file, and the error is re-raised.
+        failures: list[BaseException] = []
+
+        def guarded(
+            with_columns: list[str] | None,
+            predicate: pl.Expr | None,
+            n_rows: int | None,
+            batch_size: int | None,
+        ) -> Iterator[pl.DataFrame]:
+            try:
+                yield from batches()
+            except BaseException as exc:  # re-raised below, once the sink has finished
+                failures.append(exc)
+
         try:
-            register_io_source(batches, schema=spec.landed_schema).sink_parquet(
+            register_io_source(guarded, schema=spec.landed_schema).sink_parquet(
                 raw_tmp, maintain_order=False
             )
+            if failures:
+                raise failures[0]
             bad = pl.concat(rejected) if rejected else empty_quarantine()
             bad.write_parquet(quarantine_tmp)
             landed = sum(r.rows_landed for r in records)
