@@ -123,9 +123,11 @@ class SalesQuery(PagedQuery):
             )
             group = ""
         else:
+            # The two sources measure different things (own sell-in, market-reported sales):
+            # summing them double counts, so every grouping keeps the source apart.
             column = GROUP_COLUMNS[self.group_by]
-            keys = (column,)
-            cols = {c: "null" for c in ("source", "product_id", "zone_id")}
+            keys = ("source",) if column == "source" else ("source", column)
+            cols = {c: "null" for c in ("product_id", "zone_id")} | {"source": "source"}
             month = "null"
             if column == "sales_month":
                 month = "strftime(sales_month, '%Y-%m')"
@@ -136,7 +138,7 @@ class SalesQuery(PagedQuery):
                 "sum(sales), sum(n_sales_lines)::bigint, sum(n_return_lines)::bigint, "
                 "count(*), null"
             )
-            group = f" group by {column}"
+            group = f" group by {', '.join(keys)}"
         if self.sort == "sales":
             order_by = f"{'sum(sales)' if self.group_by else 'sales'} {direction} nulls last, "
             order_by += ", ".join(keys)

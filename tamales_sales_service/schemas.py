@@ -72,7 +72,7 @@ class PointOfSale(msgspec.Struct):
 
 
 class SalesRow(msgspec.Struct):
-    """Monthly sales; with `group_by`, the columns grouped away are null."""
+    """Monthly sales; with `group_by`, the columns grouped away are null (source never is)."""
 
     source: str | None
     product_id: str | None

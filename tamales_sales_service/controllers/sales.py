@@ -48,7 +48,11 @@ class SalesController(Controller):
         group_by: Annotated[
             GroupBy | None,
             QueryParameter(
-                name="group_by", description="Sum sales per month, product, zone or source"
+                name="group_by",
+                description=(
+                    "Sum sales per month, product, zone or source; always per source too "
+                    "(the two sources are different measures and are never summed together)"
+                ),
             ),
         ] = None,
         sort: Annotated[

@@ -151,20 +151,25 @@ def test_sales_grouped_sums(
     body = client.get("/sales", params={"group_by": group_by, "limit": 1000}).json()
     key = column
     expr = "strftime(sales_month, '%Y-%m')" if column == "sales_month" else column
-    expected = dict(
-        wh.execute(f"select {expr}, sum(sales) from marts.fct_sales_monthly group by 1").fetchall()
-    )
+    expected = {
+        (source, k): v
+        for source, k, v in wh.execute(
+            f"select source, {expr}, sum(sales) from marts.fct_sales_monthly group by all"
+        ).fetchall()
+    }
     assert body["group_by"] == group_by
     assert body["total"] == len(expected)
-    got = {row[key]: row["sales"] for row in body["items"]}
+    got = {(row["source"], row[key]): row["sales"] for row in body["items"]}
     assert got.keys() == expected.keys()
     for k, v in expected.items():
         assert got[k] == pytest.approx(v)
+    # the two sources are never summed together: every group names its source
+    assert {row["source"] for row in body["items"]} == {"tamales_inc", "teinvento_inc"}
     # columns grouped away are null
-    others = {"source", "product_id", "zone_id", "sales_month"} - {key}
+    others = {"product_id", "zone_id", "sales_month"} - {key}
     assert all(row[o] is None for row in body["items"] for o in others)
     if group_by == "zone":
-        assert set(got) <= ZONES
+        assert {k for _, k in got} <= ZONES
 
 
 def test_sales_sorted_by_sales_desc(client: TestClient) -> None:
