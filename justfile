@@ -2,6 +2,7 @@
 # Every recipe runs inside the uv-managed environment (`uv run just <recipe>`).
 
 set dotenv-load := true
+set positional-arguments := true
 
 # List the recipes
 default:
@@ -12,11 +13,11 @@ build: ingest transform train
 
 # Land the blobs of every version as typed parquet (generates the sample container if no source is set)
 ingest *args:
-    python -m ingest {{args}}
+    python -m ingest "$@"
 
 # Build the dbt warehouse from the landed parquet (dbt build) and publish it atomically
 transform *args:
-    python -m tamales_inc.transform {{args}}
+    python -m tamales_inc.transform "$@"
 
 # Generate the dbt docs of the published warehouse and serve them on 127.0.0.1 (default port 8080)
 docs port="8080":
@@ -24,24 +25,24 @@ docs port="8080":
 
 # Backtest the forecasters, register and promote the champion, forecast (`just train --seed 7`)
 train *args:
-    python -m tamales_inc.train {{args}}
+    python -m tamales_inc.train "$@"
 
 # Open a read-only SQL shell on the published warehouse (`just sql -c "select ..."` runs one statement)
 sql *args:
-    python -m tamales_inc.sql_shell {{args}}
+    python -m tamales_inc.sql_shell "$@"
 
 # Write a sample container (e.g. `just sample --scale 100 --out /tmp/c`)
 sample *args:
-    python -m ingest.sample {{args}}
+    python -m ingest.sample "$@"
 
 # Run the test suite (installs the test-only services first)
 test *args: test-deps
-    python -m pytest {{args}}
+    python -m pytest "$@"
 
 # Install the test-only services: Azurite (pinned in package-lock.json) and Debian's Chromium
 test-deps:
     npm ci --no-audit --no-fund --silent
-    @command -v chromium >/dev/null || {{ if `id -u` == "0" { "(apt-get update -qq && apt-get install -y -qq chromium >/dev/null)" } else { "echo 'chromium not found (not root): the docs-page browser test will be skipped'" } }}
+    @command -v chromium >/dev/null || if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; else echo "chromium not found (not root): the docs-page browser test will be skipped"; fi
 
 # Lint and check formatting
 lint:
@@ -53,20 +54,20 @@ bench: bench-ingest bench-transform bench-train bench-api
 
 # Benchmark the ingest against DuckDB's CSV->parquet COPY at scales 1, 100, 1000 (`--scales 1,100`)
 bench-ingest *args:
-    python bench/bench_ingest.py {{args}}
+    python bench/bench_ingest.py "$@"
 
 # Benchmark the transform (dbt build + publish) at scales 1, 100, 1000 next to `dbt --version` (`--scales 1,100`)
 bench-transform *args:
-    python bench/bench_transform.py {{args}}
+    python bench/bench_transform.py "$@"
 
 # Benchmark training + backtest at scales 1 and 100 and print the accuracy table (`--scales 1`)
 bench-train *args:
-    python bench/bench_train.py {{args}}
+    python bench/bench_train.py "$@"
 
 # Serve the REST API on 127.0.0.1:8000 (`just serve --host 0.0.0.0 --port 9000`); docs at /schema
 serve *args:
-    python -m tamales_sales_service {{args}}
+    python -m tamales_sales_service "$@"
 
 # Load-test the API on loopback (wrk if installed) against the same queries run in-process
 bench-api *args:
-    python bench/bench_api.py {{args}}
+    python bench/bench_api.py "$@"
