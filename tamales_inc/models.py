@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
-# XGBoost's OpenMP threads spin while waiting by default; on a shared 2-core machine that makes
-# a 0.4 s fit take 5 s. Passive waiting must be chosen before libgomp loads (with xgboost).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import numpy as np
+import polars as pl
+import xgboost as xgb
 
-import numpy as np  # noqa: E402
-import polars as pl  # noqa: E402
-import xgboost as xgb  # noqa: E402
-
-from tamales_inc.features import (  # noqa: E402
+from tamales_inc.features import (
     CATEGORICAL_FEATURES,
     FEATURE_NAMES,
     SERIES_KEYS,
