@@ -34,7 +34,9 @@ import duckdb
 import httpx
 import msgspec
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+# bench/measure.py: this script's folder is first on sys.path when run as `python bench/...`
+from measure import BENCH_DIR, REPO_ROOT, markdown_table, sample_container, write_results
+
 sys.path.insert(0, str(REPO_ROOT))
 
 from tamales_inc.settings import Settings  # noqa: E402
@@ -48,9 +50,7 @@ from tamales_sales_service.queries import (  # noqa: E402
     run_sales,
 )
 
-BENCH_HOME = REPO_ROOT / "data" / "bench" / "api" / "scale-1"
-CONTAINERS = REPO_ROOT / "data" / "bench" / "containers"
-RESULTS = REPO_ROOT / "bench" / "results" / "api.md"
+BENCH_HOME = BENCH_DIR / "api" / "scale-1"
 TARGET_RPS, TARGET_P99_MS, TARGET_RATIO = 2000.0, 30.0, 0.6
 
 
@@ -64,14 +64,10 @@ def trained_home() -> Settings:
     if settings.warehouse_path.is_file() and (settings.models_dir / "current").is_file():
         return settings
     from ingest.pipeline import run_ingest
-    from ingest.sample import generate
     from tamales_inc.train import run_training
     from tamales_inc.transform import run_transform
 
-    container = CONTAINERS / "scale-1"
-    if not container.is_dir():
-        _log(f"generating the scale-1 sample container in {container}")
-        generate(container, scale=1)
+    container = sample_container(1, prog="bench-api")
     settings = Settings.from_env(
         {"TAMALES_HOME": str(BENCH_HOME), "TAMALES_SOURCE_DIR": str(container)}
     )
@@ -359,17 +355,35 @@ def table(
         f"against one uvicorn process (uvloop + httptools) on 127.0.0.1, {os.cpu_count()} cores; "
         f"in-process: the same queries on {args.threads} threads, a cursor each, "
         f"{args.in_process_seconds:g} s.\n\n"
-        "| endpoint | result cache | API req/s | p50 ms | p99 ms | errors | in-process req/s "
-        "| in-process p50 ms | API / in-process | in-process reference |\n"
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|\n"
     )
-    lines = [
-        f"| `{e.name}` | {cache} | {api.rps:,.0f} | {api.p50_ms:.2f} | {api.p99_ms:.2f} "
-        f"| {api.errors} | {ref.rps:,.0f} | {ref.p50_ms:.3f} | {api.rps / ref.rps:.2f} "
-        f"| {e.reference} |"
+    columns = [
+        "endpoint",
+        "result cache",
+        "API req/s",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+        "in-process req/s",
+        "in-process p50 ms",
+        "API / in-process",
+        "in-process reference",
+    ]
+    cells = [
+        [
+            f"`{e.name}`",
+            cache,
+            f"{api.rps:,.0f}",
+            f"{api.p50_ms:.2f}",
+            f"{api.p99_ms:.2f}",
+            api.errors,
+            f"{ref.rps:,.0f}",
+            f"{ref.p50_ms:.3f}",
+            f"{api.rps / ref.rps:.2f}",
+            e.reference,
+        ]
         for cache, e, api, ref in rows
     ]
-    return head + "\n".join(lines) + "\n"
+    return head + markdown_table(columns, "llrrrrrrrl", cells) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -436,10 +450,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             server.terminate()
             server.wait(timeout=10)
-    markdown = table(rows, generator, args)
-    print(markdown)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(markdown, encoding="utf-8")
+    write_results("api", table(rows, generator, args))
     sales_api, sales_ref = next(
         (a, r) for c, e, a, r in rows if e.name.startswith("GET /sales") and c != "off"
     )

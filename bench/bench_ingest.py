@@ -10,19 +10,24 @@ table; the figure of merit is our rows/s divided by DuckDB's.
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import resource
 import shutil
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-BENCH_DIR = REPO_ROOT / "data" / "bench"
-RESULTS = REPO_ROOT / "bench" / "results" / "ingest.md"
+# bench/measure.py: this script's folder is first on sys.path when run as `python bench/...`
+from measure import (
+    BENCH_DIR,
+    Measurement,
+    clean_env,
+    fastest,
+    markdown_table,
+    measure,
+    measured_on,
+    sample_container,
+    scale_parser,
+    write_results,
+)
 
 # The reference: DuckDB reads each table's CSV files with the contract's column types and writes one
 # parquet file per table and version, all cores, default settings.
@@ -66,44 +71,6 @@ print(rows)
 """
 
 
-def measure(argv: list[str], env: dict[str, str] | None = None) -> dict[str, object]:
-    """Run `argv` via this script's `_measure` mode: wall seconds and the child's peak RSS."""
-    wrapper = [sys.executable, __file__, "_measure", "--", *argv]
-    done = subprocess.run(wrapper, env=env, capture_output=True, text=True, cwd=REPO_ROOT)
-    if done.returncode != 0:
-        raise SystemExit(f"bench: {' '.join(argv[:3])} failed:\n{done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def _measure_child(argv: list[str]) -> int:
-    started = time.perf_counter()
-    child = subprocess.run(argv, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    if child.returncode != 0:
-        sys.stderr.write(child.stdout + child.stderr)
-        return child.returncode
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    result = {
-        "seconds": seconds,
-        "cpu_seconds": usage.ru_utime + usage.ru_stime,
-        "peak_rss_mb": usage.ru_maxrss / 1024,
-        "stdout": child.stdout,
-    }
-    print(json.dumps(result))
-    return 0
-
-
-def container_for(scale: int) -> Path:
-    """The cached sample container at `scale` (generated on first use)."""
-    target = BENCH_DIR / "containers" / f"scale-{scale}"
-    if not target.is_dir():
-        from ingest.sample import generate
-
-        print(f"bench: generating the scale-{scale} sample container in {target}", flush=True)
-        generate(target, scale=scale)
-    return target
-
-
 def count_lines(container: Path) -> int:
     total = 0
     for path in container.rglob("*.csv"):
@@ -113,17 +80,16 @@ def count_lines(container: Path) -> int:
 
 
 def bench_scale(scale: int, repeat: int) -> dict[str, object]:
-    container = container_for(scale)
+    container = sample_container(scale)
     size_mb = sum(p.stat().st_size for p in container.rglob("*.csv")) / 1e6
     rows = count_lines(container)
-    ours: list[dict[str, object]] = []
-    refs: list[dict[str, object]] = []
-    refs_unordered: list[dict[str, object]] = []
+    ours: list[Measurement] = []
+    refs: list[Measurement] = []
+    refs_unordered: list[Measurement] = []
     for _ in range(repeat):
         home = BENCH_DIR / "homes" / f"scale-{scale}"
         shutil.rmtree(home, ignore_errors=True)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TAMALES_", "AZURE_"))}
-        env |= {"TAMALES_HOME": str(home), "TAMALES_SOURCE_DIR": str(container)}
+        env = clean_env(TAMALES_HOME=str(home), TAMALES_SOURCE_DIR=str(container))
         run = measure([sys.executable, "-m", "ingest", "--quiet"], env)
         state = json.loads((home / "manifests" / "ingest_state.json").read_text())
         landed = sum(t["rows_read"] for t in state["tables"].values())
@@ -136,14 +102,12 @@ def bench_scale(scale: int, repeat: int) -> dict[str, object]:
             shutil.rmtree(out, ignore_errors=True)
             argv = [sys.executable, "-c", DUCKDB_REFERENCE, str(container), str(out)]
             ref = measure(argv + ([settings] if settings else []))
-            if int(str(ref["stdout"]).split()[-1]) != rows:
+            if int(ref["stdout"].split()[-1]) != rows:
                 raise SystemExit(f"bench: DuckDB wrote {ref['stdout'].strip()} rows, not {rows}")
             bucket.append(ref)
     shutil.rmtree(BENCH_DIR / "homes" / f"scale-{scale}", ignore_errors=True)  # outputs only;
     shutil.rmtree(BENCH_DIR / "duckdb_out" / f"scale-{scale}", ignore_errors=True)  # inputs stay
-    best = min(ours, key=lambda r: float(r["seconds"]))  # type: ignore[arg-type]
-    ref = min(refs, key=lambda r: float(r["seconds"]))  # type: ignore[arg-type]
-    ref2 = min(refs_unordered, key=lambda r: float(r["seconds"]))  # type: ignore[arg-type]
+    best, ref, ref2 = fastest(ours), fastest(refs), fastest(refs_unordered)
     return {
         "scale": scale,
         "rows": rows,
@@ -159,36 +123,47 @@ def bench_scale(scale: int, repeat: int) -> dict[str, object]:
 
 
 def table(results: list[dict[str, object]]) -> str:
-    lines = [
-        "| scale | rows | CSV MB | ingest s | ingest rows/s | ingest peak RSS MB | DuckDB COPY s "
-        "| DuckDB rows/s | DuckDB peak RSS MB | **ratio** (rows/s, ingest / DuckDB) "
-        "| ratio, CPU time | ratio vs DuckDB unordered |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    head = [
+        "scale",
+        "rows",
+        "CSV MB",
+        "ingest s",
+        "ingest rows/s",
+        "ingest peak RSS MB",
+        "DuckDB COPY s",
+        "DuckDB rows/s",
+        "DuckDB peak RSS MB",
+        "**ratio** (rows/s, ingest / DuckDB)",
+        "ratio, CPU time",
+        "ratio vs DuckDB unordered",
     ]
+    cells = []
     for r in results:
         rows, ours, ref, ref2 = (float(r[k]) for k in ("rows", "ours_s", "ref_s", "ref2_s"))
-        cpu_ratio = float(r["ref_cpu"]) / float(r["ours_cpu"])
-        lines.append(
-            f"| {r['scale']} | {int(rows):,} | {float(r['csv_mb']):,.1f} | {ours:.2f} "
-            f"| {rows / ours:,.0f} | {float(r['ours_rss']):,.0f} | {ref:.2f} | {rows / ref:,.0f} "
-            f"| {float(r['ref_rss']):,.0f} | **{ref / ours:.2f}** | {cpu_ratio:.2f} "
-            f"| {ref2 / ours:.2f} |"
+        cells.append(
+            [
+                r["scale"],
+                f"{int(rows):,}",
+                f"{float(r['csv_mb']):,.1f}",
+                f"{ours:.2f}",
+                f"{rows / ours:,.0f}",
+                f"{float(r['ours_rss']):,.0f}",
+                f"{ref:.2f}",
+                f"{rows / ref:,.0f}",
+                f"{float(r['ref_rss']):,.0f}",
+                f"**{ref / ours:.2f}**",
+                f"{float(r['ref_cpu']) / float(r['ours_cpu']):.2f}",
+                f"{ref2 / ours:.2f}",
+            ]
         )
-    return "\n".join(lines)
+    return markdown_table(head, "r" * len(head), cells)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the Markdown table."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    if args[:2] == ["_measure", "--"]:
-        return _measure_child(args[2:])
-    parser = argparse.ArgumentParser(prog="bench_ingest", description=__doc__.splitlines()[0])
-    parser.add_argument("--scales", default="1,100,1000", help="comma-separated sample scales")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per scale (best is kept)")
-    opts = parser.parse_args(args)
-    scales = [int(s) for s in opts.scales.split(",") if s]
+    opts = scale_parser("bench_ingest", __doc__, "1,100,1000").parse_args(argv)
     results = []
-    for scale in scales:
+    for scale in opts.scales:
         result = bench_scale(scale, opts.repeat)
         print(
             f"bench: scale {scale}: ingest {float(result['ours_s']):.2f} s, "
@@ -196,16 +171,8 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         results.append(result)
-    markdown = table(results)
-    load = os.getloadavg()[0]
-    machine = (
-        f"{os.cpu_count()} cores (1-min load average {load:.1f} at the end, shared with other "
-        f"jobs), Python {sys.version.split()[0]}, best of {opts.repeat} per cell"
-    )
-    text = f"{markdown}\n\nMeasured {time.strftime('%Y-%m-%d')} on {machine}.\n"
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text, encoding="utf-8")
-    print(text)
+    footer = measured_on(", shared with other jobs", f", best of {opts.repeat} per cell")
+    write_results("ingest", f"{table(results)}\n\n{footer}\n")
     return 0
 
 

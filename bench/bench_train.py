@@ -15,8 +15,6 @@ rounds on a random matrix of the training set's shape, times the number of fits 
 
 from __future__ import annotations
 
-import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -26,7 +24,18 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+# bench/measure.py: this script's folder is first on sys.path when run as `python bench/...`
+from measure import (
+    BENCH_DIR,
+    REPO_ROOT,
+    clean_env,
+    markdown_table,
+    measured_on,
+    sample_container,
+    scale_parser,
+    write_results,
+)
+
 sys.path.insert(0, str(REPO_ROOT))
 
 from tamales_inc.backtest import DEFAULT_ORIGINS  # noqa: E402
@@ -35,16 +44,8 @@ from tamales_inc.models import DEFAULT_HORIZONS, XGBoostForecaster  # noqa: E402
 from tamales_inc.settings import Settings  # noqa: E402
 from tamales_inc.train import TrainingResult, run_training  # noqa: E402
 
-BENCH_DIR = REPO_ROOT / "data" / "bench"
-RESULTS = REPO_ROOT / "bench" / "results" / "train.md"
 TARGET_SECONDS = 30.0  # training + backtest at scale 1
 TARGET_RATIO = 0.8  # XGBoost WAPE / seasonal naive WAPE
-
-
-def _clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TAMALES_", "AZURE_"))}
-    env.update(extra)
-    return env
 
 
 def _run(argv: list[str], env: dict[str, str]) -> None:
@@ -62,13 +63,8 @@ def warehouse_for(scale: int) -> Path:
     built = home / "warehouse" / "tamales.duckdb"
     if built.is_file():
         return built
-    container = BENCH_DIR / "containers" / f"scale-{scale}"
-    if not container.is_dir():
-        from ingest.sample import generate
-
-        print(f"bench: generating the scale-{scale} sample container in {container}", flush=True)
-        generate(container, scale=scale)
-    env = _clean_env(TAMALES_HOME=str(home), TAMALES_SOURCE_DIR=str(container))
+    container = sample_container(scale)
+    env = clean_env(TAMALES_HOME=str(home), TAMALES_SOURCE_DIR=str(container))
     print(f"bench: ingest + transform of scale {scale} into {home}", flush=True)
     _run([sys.executable, "-m", "ingest", "--quiet"], env)
     _run([sys.executable, "-m", "tamales_inc.transform"], env)
@@ -126,22 +122,33 @@ def bench_scale(scale: int, repeat: int) -> tuple[dict[str, float | int | str], 
 
 
 def timing_table(rows: list[dict[str, float | int | str]]) -> str:
-    lines = [
-        "| scale | feature rows | train + backtest s | whole run s (publish incl.) "
-        "| reference: 7 bare xgboost fits s | ratio | champion WAPE / seasonal naive "
-        "| meets < 30 s |",
-        "|---:|---:|---:|---:|---:|---:|---:|:---:|",
+    head = [
+        "scale",
+        "feature rows",
+        "train + backtest s",
+        "whole run s (publish incl.)",
+        "reference: 7 bare xgboost fits s",
+        "ratio",
+        "champion WAPE / seasonal naive",
+        "meets < 30 s",
     ]
+    cells = []
     for r in rows:
         seconds = float(r["train_backtest"])
-        ok = "yes" if seconds < TARGET_SECONDS else "no"
-        lines.append(
-            f"| {r['scale']} | {int(r['rows']):,} | {seconds:.1f} | {float(r['total']):.1f} "
-            f"| {float(r['reference']):.1f} | {seconds / float(r['reference']):.1f} "
-            f"| {r['champion']} {float(r['wape']):.3f} / {float(r['sn_wape']):.3f} "
-            f"= {float(r['wape']) / float(r['sn_wape']):.2f} | {ok} |"
+        wape, sn_wape = float(r["wape"]), float(r["sn_wape"])
+        cells.append(
+            [
+                r["scale"],
+                f"{int(r['rows']):,}",
+                f"{seconds:.1f}",
+                f"{float(r['total']):.1f}",
+                f"{float(r['reference']):.1f}",
+                f"{seconds / float(r['reference']):.1f}",
+                f"{r['champion']} {wape:.3f} / {sn_wape:.3f} = {wape / sn_wape:.2f}",
+                "yes" if seconds < TARGET_SECONDS else "no",
+            ]
         )
-    return "\n".join(lines)
+    return markdown_table(head, "rrrrrrrc", cells)
 
 
 def accuracy_table(result: TrainingResult, predictions_source: pl.DataFrame) -> str:
@@ -153,7 +160,7 @@ def accuracy_table(result: TrainingResult, predictions_source: pl.DataFrame) -> 
     for h in horizons:
         head += [f"WAPE h{h}", f"MASE h{h}"]
     head += ["WAPE own sales (tamales_inc)", "WAPE market feed (teinvento_inc)", "bias"]
-    lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
+    rows = []
     baseline = float(overall.filter(pl.col("model") == "seasonal_naive")["wape"][0])
     for row in overall.sort("wape").iter_rows(named=True):
         model = row["model"]
@@ -168,8 +175,8 @@ def accuracy_table(result: TrainingResult, predictions_source: pl.DataFrame) -> 
             w = (part["y_true"] - part["y_pred"]).abs().sum() / part["y_true"].abs().sum()
             cells.append(f"{w:.3f}")
         cells.append(f"{row['bias']:+.3f}")
-        lines.append("| " + " | ".join(cells) + " |")
-    lines.append("")
+        rows.append(cells)
+    lines = [markdown_table(head, "l" + "r" * (len(head) - 1), rows), ""]
     lines.append(
         f"XGBoost / seasonal naive WAPE: "
         f"{float(overall.filter(pl.col('model') == 'xgboost')['wape'][0]) / baseline:.2f} "
@@ -185,13 +192,9 @@ def accuracy_table(result: TrainingResult, predictions_source: pl.DataFrame) -> 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the Markdown tables."""
-    parser = argparse.ArgumentParser(prog="bench_train", description=__doc__.splitlines()[0])
-    parser.add_argument("--scales", default="1,100", help="comma-separated sample scales")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per scale (best is kept)")
-    opts = parser.parse_args(argv)
-    scales = [int(s) for s in opts.scales.split(",") if s]
+    opts = scale_parser("bench_train", __doc__, "1,100").parse_args(argv)
     rows, first = [], None
-    for scale in scales:
+    for scale in opts.scales:
         row, result = bench_scale(scale, opts.repeat)
         print(
             f"bench: scale {scale}: train + backtest {float(row['train_backtest']):.1f} s, "
@@ -207,18 +210,13 @@ def main(argv: list[str] | None = None) -> int:
             preds = con.execute("select * from ml.backtest_predictions").pl()
             con.close()
             first = (scale, result, preds)
-    load = os.getloadavg()[0]
-    machine = f"{os.cpu_count()} cores (1-min load average {load:.1f} at the end), "
-    machine += f"Python {sys.version.split()[0]}"
     text = f"{timing_table(rows)}\n\n"
     if first is not None:
         scale, result, preds = first
         text += f"Backtest accuracy at scale {scale} (6 origins, horizons 1-3):\n\n"
         text += accuracy_table(result, preds) + "\n\n"
-    text += f"Measured {time.strftime('%Y-%m-%d')} on {machine}.\n"
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text, encoding="utf-8")
-    print(text)
+    text += f"{measured_on()}\n"
+    write_results("train", text)
     return 0
 
 

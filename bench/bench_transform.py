@@ -12,19 +12,25 @@ writes it to `bench/results/transform.md`.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import resource
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-BENCH_DIR = REPO_ROOT / "data" / "bench"
-RESULTS = REPO_ROOT / "bench" / "results" / "transform.md"
+# bench/measure.py: this script's folder is first on sys.path when run as `python bench/...`
+from measure import (
+    BENCH_DIR,
+    REPO_ROOT,
+    Measurement,
+    clean_env,
+    fastest,
+    markdown_table,
+    measure,
+    measured_on,
+    scale_parser,
+    write_results,
+)
+
 LANDED_TABLES = (
     ("tamales_inc", "monthly_sales"),
     ("teinvento_inc", "fact_table"),
@@ -33,34 +39,6 @@ LANDED_TABLES = (
 )
 TARGET_SECONDS = 60.0
 TARGET_RSS_MB = 2048.0
-
-
-def _clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TAMALES_", "AZURE_"))}
-    env.update(extra)
-    return env
-
-
-def measure(argv: list[str], env: dict[str, str] | None = None) -> dict[str, float | str]:
-    """Run `argv` via this script's `_measure` mode: wall seconds and the child's peak RSS."""
-    wrapper = [sys.executable, __file__, "_measure", "--", *argv]
-    done = subprocess.run(wrapper, env=env, capture_output=True, text=True, cwd=REPO_ROOT)
-    if done.returncode != 0:
-        raise SystemExit(f"bench: {' '.join(argv[:3])} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def _measure_child(argv: list[str]) -> int:
-    started = time.perf_counter()
-    child = subprocess.run(argv, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    if child.returncode != 0:
-        sys.stderr.write(child.stdout[-3000:] + child.stderr[-3000:])
-        return child.returncode
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    last_line = (child.stdout.strip().splitlines() or [""])[-1]
-    print(json.dumps({"seconds": seconds, "peak_rss_mb": peak_kib / 1024, "summary": last_line}))
-    return 0
 
 
 def landed_home(scale: int) -> Path:
@@ -74,7 +52,7 @@ def landed_home(scale: int) -> Path:
         shutil.rmtree(container, ignore_errors=True)
         print(f"bench: generating and landing the scale-{scale} sample in {home}", flush=True)
         generate(container, scale=scale)
-        env = _clean_env(TAMALES_HOME=str(home), TAMALES_SOURCE_DIR=str(container))
+        env = clean_env(TAMALES_HOME=str(home), TAMALES_SOURCE_DIR=str(container))
         subprocess.run(
             [sys.executable, "-m", "ingest", "--quiet"], env=env, cwd=REPO_ROOT, check=True
         )
@@ -97,10 +75,10 @@ def landed_lines(home: Path) -> int:
     return total
 
 
-def dbt_version_startup() -> dict[str, float | str]:
+def dbt_version_startup() -> Measurement:
     """Wall time and peak RSS of a bare `dbt --version` (import + version check)."""
     dbt = Path(sys.executable).with_name("dbt")
-    return measure([str(dbt), "--version"], _clean_env())
+    return measure([str(dbt), "--version"], clean_env())
 
 
 def bench_scale(scale: int, repeat: int) -> dict[str, float | int | str]:
@@ -108,52 +86,59 @@ def bench_scale(scale: int, repeat: int) -> dict[str, float | int | str]:
     lines = landed_lines(home)
     runs = []
     for _ in range(repeat):
-        env = _clean_env(TAMALES_HOME=str(home))
+        env = clean_env(TAMALES_HOME=str(home))
         runs.append(measure([sys.executable, "-m", "tamales_inc.transform"], env))
-    best = min(runs, key=lambda r: float(r["seconds"]))
+    best = fastest(runs)
     return {
         "scale": scale,
         "lines": lines,
-        "seconds": float(best["seconds"]),
-        "rss": float(best["peak_rss_mb"]),
-        "summary": str(best["summary"]),
+        "seconds": best["seconds"],
+        "rss": best["peak_rss_mb"],
+        "summary": (best["stdout"].strip().splitlines() or [""])[-1],
     }
 
 
-def table(results: list[dict[str, float | int | str]], startup: dict[str, float | str]) -> str:
-    dbt_s = float(startup["seconds"])
-    lines = [
-        "| scale | sales lines (latest version) | transform s | transform peak RSS MB "
-        "| `dbt --version` s | ratio (transform / dbt start-up) | lines/s | meets target |",
-        "|---:|---:|---:|---:|---:|---:|---:|:---:|",
+def table(results: list[dict[str, float | int | str]], startup: Measurement) -> str:
+    dbt_s = startup["seconds"]
+    head = [
+        "scale",
+        "sales lines (latest version)",
+        "transform s",
+        "transform peak RSS MB",
+        "`dbt --version` s",
+        "ratio (transform / dbt start-up)",
+        "lines/s",
+        "meets target",
     ]
+    cells = []
     for r in results:
         seconds, rss = float(r["seconds"]), float(r["rss"])
         target = "-"
         if int(r["scale"]) == 1000:
             ok = seconds < TARGET_SECONDS and rss < TARGET_RSS_MB
             target = "yes" if ok else "no"
-        lines.append(
-            f"| {r['scale']} | {int(r['lines']):,} | {seconds:.1f} | {rss:,.0f} | {dbt_s:.1f} "
-            f"| {seconds / dbt_s:.1f} | {int(r['lines']) / seconds:,.0f} | {target} |"
+        cells.append(
+            [
+                r["scale"],
+                f"{int(r['lines']):,}",
+                f"{seconds:.1f}",
+                f"{rss:,.0f}",
+                f"{dbt_s:.1f}",
+                f"{seconds / dbt_s:.1f}",
+                f"{int(r['lines']) / seconds:,.0f}",
+                target,
+            ]
         )
-    return "\n".join(lines)
+    return markdown_table(head, "rrrrrrrc", cells)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the Markdown table."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    if args[:2] == ["_measure", "--"]:
-        return _measure_child(args[2:])
-    parser = argparse.ArgumentParser(prog="bench_transform", description=__doc__.splitlines()[0])
-    parser.add_argument("--scales", default="1,100,1000", help="comma-separated sample scales")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per scale (best is kept)")
-    opts = parser.parse_args(args)
-    scales = [int(s) for s in opts.scales.split(",") if s]
+    opts = scale_parser("bench_transform", __doc__, "1,100,1000").parse_args(argv)
     startup = dbt_version_startup()
-    print(f"bench: bare `dbt --version` {float(startup['seconds']):.2f} s", flush=True)
+    print(f"bench: bare `dbt --version` {startup['seconds']:.2f} s", flush=True)
     results = []
-    for scale in scales:
+    for scale in opts.scales:
         result = bench_scale(scale, opts.repeat)
         print(
             f"bench: scale {scale}: transform {float(result['seconds']):.1f} s, "
@@ -161,13 +146,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         results.append(result)
-    load = os.getloadavg()[0]
-    machine = f"{os.cpu_count()} cores (1-min load average {load:.1f} at the end), "
-    machine += f"Python {sys.version.split()[0]}"
-    text = f"{table(results, startup)}\n\nMeasured {time.strftime('%Y-%m-%d')} on {machine}.\n"
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text, encoding="utf-8")
-    print(text)
+    write_results("transform", f"{table(results, startup)}\n\n{measured_on()}\n")
     return 0
 
 
