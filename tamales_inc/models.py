@@ -173,11 +173,14 @@ class ExerciseBaseForecaster(Forecaster):
 class XGBoostForecaster(Forecaster):
     """One global gradient-boosted model over every series and horizon (direct strategy).
 
-    Target: y_{t+h} over the series scale known at t (mean level of the last 12 months), boosted
-    from a base forecast (same month last year times this month's year-over-year ratio, else the
-    latest level) given as base margin, so the trees learn corrections to it. Rows are weighted by
-    scale (the loss tracks errors in sales units) and by recency (half-life in months). Product,
-    zone, source and calorie category are categorical features. Fixed rounds, no early stopping.
+    Target: y_{t+h} over the series scale known at t (mean level of the last 12 months). With
+    `use_base_margin` the trees boost from a base forecast (same month last year times this
+    month's year-over-year ratio, else the latest level) given as base margin; by default they
+    start from a constant and the base forecast is one input among the others. Rows are weighted
+    by scale (the loss tracks errors in sales units) and, with `recency_halflife`, by recency
+    (half-life in months). Product, zone, source and calorie category are categorical features.
+    Fixed rounds, no early stopping; the defaults come from `bench/tune_xgboost.py` (validation
+    origins before the reported backtest window).
     Like mlforecast, the fitted model keeps the series' sales history, so one mart row is enough
     to predict from (the seasonal value is looked up there when the rows do not carry it).
     """
@@ -188,16 +191,17 @@ class XGBoostForecaster(Forecaster):
         self,
         *,
         horizons: tuple[int, ...] = DEFAULT_HORIZONS,
-        n_estimators: int = 400,
-        max_depth: int = 3,
+        # Defaults chosen by bench/tune_xgboost.py on validation origins before the backtest.
+        n_estimators: int = 100,
+        max_depth: int = 2,
         learning_rate: float = 0.05,
         min_child_weight: float = 1.0,
         subsample: float = 1.0,
         colsample_bytree: float = 1.0,
         reg_lambda: float = 1.0,
         objective: str = "reg:squarederror",
-        use_base_margin: bool = True,
-        recency_halflife: float | None = 6.0,
+        use_base_margin: bool = False,
+        recency_halflife: float | None = None,
         seed: int = 42,
         nthread: int = 2,
     ) -> None:
