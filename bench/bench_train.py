@@ -177,10 +177,14 @@ def accuracy_table(result: TrainingResult, predictions_source: pl.DataFrame) -> 
         cells.append(f"{row['bias']:+.3f}")
         rows.append(cells)
     lines = [markdown_table(head, "l" + "r" * (len(head) - 1), rows), ""]
+    ratios = [
+        f"{model} {float(overall.filter(pl.col('model') == model)['wape'][0]) / baseline:.2f}"
+        for model in ("xgboost_tuned", "xgboost")
+        if overall.filter(pl.col("model") == model).height
+    ]
     lines.append(
-        f"XGBoost / seasonal naive WAPE: "
-        f"{float(overall.filter(pl.col('model') == 'xgboost')['wape'][0]) / baseline:.2f} "
-        f"(target <= {TARGET_RATIO})."
+        f"WAPE / seasonal naive WAPE: {', '.join(ratios)} (target <= {TARGET_RATIO}); champion "
+        f"{result.champion}."
     )
     cov = result.coverage.filter(pl.col("horizon") == 0)
     parts = [f"{int(lv * 100)}%: {c:.2f}" for lv, c in cov.select("level", "coverage").iter_rows()]

@@ -29,7 +29,12 @@ from tamales_inc.backtest import (
 from tamales_inc.features import FeatureSnapshot, file_sha256, read_features
 from tamales_inc.forecast import FORECAST_COLUMNS, make_forecasts
 from tamales_inc.intervals import LEVELS, conformal_quantiles, interval_coverage
-from tamales_inc.models import DEFAULT_HORIZONS, XGBoostForecaster, default_models
+from tamales_inc.models import (
+    DEFAULT_HORIZONS,
+    TunedXGBoostForecaster,
+    XGBoostForecaster,
+    default_models,
+)
 from tamales_inc.publish import staged_warehouse
 from tamales_inc.registry import new_version, promote, save_version
 from tamales_inc.report import write_report
@@ -212,6 +217,10 @@ def run_training(
     if importance_model is None and "xgboost" in factories:
         importance_model = factories["xgboost"]().fit(features)  # type: ignore[assignment]
     fit_seconds = time.perf_counter() - t0
+    tuning: dict[str, Any] = {}
+    if isinstance(final, TunedXGBoostForecaster):
+        tuning = {"chosen": final.chosen, "inner_wape": final.tuning}
+        _log(f"{champion} final fit chose {final.chosen}")
 
     champion_bt = backtest.predictions.filter(pl.col("model") == champion)
     quantiles = conformal_quantiles(champion_bt, LEVELS)
@@ -236,6 +245,7 @@ def run_training(
         "run_id": run_id,
         "model_name": champion,
         "params": final.params,
+        "tuning": tuning,
         "feature_names": feature_names,
         "horizons": list(horizons),
         "training_data_version": snapshot.data_version,

@@ -15,6 +15,7 @@ from tamales_inc.models import (
     Forecaster,
     NaiveForecaster,
     SeasonalNaiveForecaster,
+    TunedXGBoostForecaster,
     XGBoostForecaster,
 )
 from tamales_inc.settings import Settings
@@ -64,7 +65,13 @@ def test_changing_future_targets_changes_no_feature(features: pl.DataFrame) -> N
 
 @pytest.mark.parametrize(
     "model",
-    [NaiveForecaster(), SeasonalNaiveForecaster(), ExerciseBaseForecaster(), XGBoostForecaster()],
+    [
+        NaiveForecaster(),
+        SeasonalNaiveForecaster(),
+        ExerciseBaseForecaster(),
+        XGBoostForecaster(),
+        TunedXGBoostForecaster(),
+    ],
     ids=lambda m: m.name,
 )
 def test_changing_future_targets_changes_no_past_prediction(
@@ -87,7 +94,13 @@ def test_changing_future_targets_changes_no_past_prediction(
 
 @pytest.mark.parametrize(
     "model",
-    [NaiveForecaster(), SeasonalNaiveForecaster(), ExerciseBaseForecaster(), XGBoostForecaster()],
+    [
+        NaiveForecaster(),
+        SeasonalNaiveForecaster(),
+        ExerciseBaseForecaster(),
+        XGBoostForecaster(),
+        TunedXGBoostForecaster(),
+    ],
     ids=lambda m: m.name,
 )
 def test_save_load_round_trip_predicts_identically(
@@ -97,6 +110,7 @@ def test_save_load_round_trip_predicts_identically(
     fitted.save(tmp_path / "m")
     loaded = Forecaster.load(tmp_path / "m")
     assert type(loaded) is type(fitted) and loaded.params == fitted.params
+    assert getattr(loaded, "chosen", None) == getattr(fitted, "chosen", None)
     assert loaded.predict(features).equals(fitted.predict(features))
 
 

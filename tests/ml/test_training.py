@@ -48,7 +48,13 @@ def test_ml_tables_follow_the_contract(trained_settings: Settings) -> None:
         got = query(trained_settings, f"select * from ml.{table} limit 0").columns
         assert got == columns, table
     models = query(trained_settings, "select distinct model from ml.backtest_metrics")
-    assert set(models["model"]) == {"naive", "seasonal_naive", "exercise_base", "xgboost"}
+    assert set(models["model"]) == {
+        "naive",
+        "seasonal_naive",
+        "exercise_base",
+        "xgboost",
+        "xgboost_tuned",
+    }
     scopes = query(trained_settings, "select distinct scope from ml.backtest_metrics")
     assert set(scopes["scope"]) == {"overall", "product", "horizon"}
 
@@ -74,12 +80,12 @@ def test_champion_beats_seasonal_naive_and_is_promoted(trained_settings: Setting
         trained_settings,
         "select model, wape from ml.backtest_metrics where scope = 'overall' order by wape",
     )
-    assert run["model_name"] == metrics["model"][0] == "xgboost"
+    assert run["model_name"] == metrics["model"][0] == "xgboost_tuned"
     assert run["wape"] < run["seasonal_naive_wape"]
     assert run["is_champion"] and run["is_promoted"]
     assert current_version(trained_settings) == run["model_version"]
     params = json.loads(run["params"])
-    assert params["seed"] == 42 and params["nthread"] == 2
+    assert params["seed"] == 42 and params["nthread"] == 1
 
 
 def test_registry_metadata_and_round_trip(trained_settings: Settings) -> None:
@@ -94,6 +100,9 @@ def test_registry_metadata_and_round_trip(trained_settings: Settings) -> None:
     ):  # fmt: skip
         assert key in meta, key
     assert meta["feature_names"][:3] == ["source", "product_id", "zone_id"]
+    # the tuned champion records the setting its final fit chose and every setting's inner WAPE
+    assert set(meta["tuning"]["chosen"]) == {"recency_halflife", "max_depth", "n_estimators"}
+    assert len(meta["tuning"]["inner_wape"]) >= 2
     assert loaded.training_data_version == "20200901"
     assert loaded.metrics["overall"]["wape"] == pytest.approx(
         query(trained_settings, "select wape from ml.model_runs")["wape"][-1]
