@@ -29,6 +29,8 @@ from measure import (
     write_results,
 )
 
+from ingest.parsing import count_lines as lines_in
+
 # The reference: DuckDB reads each table's CSV files with the contract's column types and writes one
 # parquet file per table and version, all cores, default settings.
 DUCKDB_REFERENCE = r"""
@@ -72,11 +74,7 @@ print(rows)
 
 
 def count_lines(container: Path) -> int:
-    total = 0
-    for path in container.rglob("*.csv"):
-        data = path.read_bytes()
-        total += data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
-    return total
+    return sum(lines_in(path.read_bytes()) for path in container.rglob("*.csv"))
 
 
 def bench_scale(scale: int, repeat: int) -> dict[str, object]:

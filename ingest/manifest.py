@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.discovery import TableKey
+from ingest.landing import publish, temp_path
 from ingest.source import BlobInfo
 
 STATE_FILE = "ingest_state.json"
@@ -63,10 +64,9 @@ class TableRecord:
 
 def write_json_atomic(path: Path, payload: object) -> None:
     """Write JSON to a temp file beside `path`, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = temp_path(path, str(os.getpid()))
     tmp.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    publish(tmp, path)
 
 
 class IngestState:

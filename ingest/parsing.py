@@ -353,7 +353,9 @@ def _text_fields_of(lines: list[str], numbers: list[int], spec: TableSpec) -> pl
     """Text fields of unquoted, well-shaped lines (empty -> null)."""
     rows = [[f if f != "" else None for f in line.split(",")] for line in lines]
     frame = pl.DataFrame(rows, schema=dict.fromkeys(spec.names, pl.String()), orient="row")
-    return frame.with_columns(line_number=pl.Series(numbers, dtype=pl.Int64))
+    return frame.with_columns(
+        line_number=pl.Series(numbers, dtype=pl.Int64), raw_line=pl.Series(lines, dtype=pl.String)
+    )
 
 
 def parse_blob(
@@ -397,14 +399,17 @@ def parse_blob(
         landed = checked.filter(~pl.col("_bad")).select(*_typed(spec), *lineage)
         rejected = checked.filter(pl.col("_bad"))
     if rejected is not None and rejected.height:
-        numbers = rejected["line_number"].to_list()
         if "raw_line" not in rejected.columns:
             rejected = rejected.with_columns(raw_line=pl.lit(None, pl.String))
-        rejected = rejected.with_columns(
-            raw_line=pl.coalesce(
-                pl.col("raw_line"), pl.Series(_raw_lines(data, numbers), dtype=pl.String)
+        missing = rejected.filter(pl.col("raw_line").is_null())["line_number"].to_list()
+        if missing:  # lines read by polars: take their text from the blob once
+            text = dict(zip(missing, _raw_lines(data, missing), strict=True))
+            rejected = rejected.with_columns(
+                raw_line=pl.coalesce(
+                    pl.col("raw_line"),
+                    pl.Series([text.get(n) for n in rejected["line_number"]], dtype=pl.String),
+                )
             )
-        )
         bad_parts.append(rejected.select("line_number", "raw_line", _reasons(spec).alias("reason")))
     bad = pl.concat(bad_parts).sort("line_number") if bad_parts else None
     if bad is None:

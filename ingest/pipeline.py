@@ -139,13 +139,13 @@ def ensure_sample_container(settings: Settings, echo: Echo | None = None) -> Pat
     from ingest.sample import generate
 
     target.parent.mkdir(parents=True, exist_ok=True)
+    # `generate` builds in a hidden `.<name>.tmp-*` folder beside the target and renames it into
+    # place; a killed run's folder is swept here.
     for stale in target.parent.glob(f".{target.name}{TEMP_MARK}*"):
         shutil.rmtree(stale, ignore_errors=True)
-    tmp = target.with_name(f".{target.name}{TEMP_MARK}{os.getpid()}")
     if echo:
         echo(f"ingest: no source configured; generating the sample container in {target}")
-    generate(tmp, scale=1, seed=42)
-    os.replace(tmp, target)
+    generate(target, scale=1, seed=42)
     return target
 
 
@@ -185,7 +185,6 @@ class _Landing:
         self.downloads = downloads
         self.progress = progress
         self.pause_after = _pause_after()
-        self.bytes_downloaded = 0
 
     def land(self, key: TableKey, blobs: list[BlobInfo]) -> tuple[TableReport, TableRecord]:
         """Write the table's raw and quarantine parquet (temp + rename) from its blobs."""
@@ -224,7 +223,6 @@ class _Landing:
                     )
                 )
                 del download
-                self.bytes_downloaded += blob.size
                 if parsed.quarantined.height:
                     rejected.append(parsed.quarantined)
                 self.progress.advance(blob.size, parsed.rows_read)
@@ -387,7 +385,8 @@ def _run(
         for key, blobs in found.tables.items()
         if not _is_unchanged(state.get(key), blobs, settings)
     }
-    report.missing = sorted(k for k in state.tables if k not in {str(t) for t in found.tables})
+    found_keys = {str(t) for t in found.tables}
+    report.missing = sorted(k for k in state.tables if k not in found_keys)
     if echo:
         for key in report.missing:
             echo(f"ingest: {key} is landed but no longer in the source; left as it is")
@@ -409,7 +408,7 @@ def _run(
             if echo:
                 echo(table_report.summary())
     finally:
-        report.bytes_downloaded = landing.bytes_downloaded
+        report.bytes_downloaded = progress.bytes
         prefetcher.close()
 
 
@@ -439,7 +438,7 @@ def _write_run_manifest(
     """One JSON per run: source (no secrets), per-table reconciliation and blob checksums."""
     tables = []
     for table in report.tables:
-        record = records.get(table.key)
+        record = records[table.key]
         tables.append(
             {
                 "key": str(table.key),
@@ -452,10 +451,10 @@ def _write_run_manifest(
                 "rows_quarantined": table.rows_quarantined,
                 "reconciled": table.rows_read == table.rows_landed + table.rows_quarantined,
                 "seconds": round(table.seconds, 3),
-                "raw_path": record.raw_path if record else None,
-                "quarantine_path": record.quarantine_path if record else None,
-                "landed_by_run": record.run_id if record else None,
-                "blobs": [asdict(b) for b in record.blobs] if record else [],
+                "raw_path": record.raw_path,
+                "quarantine_path": record.quarantine_path,
+                "landed_by_run": record.run_id,
+                "blobs": [asdict(b) for b in record.blobs],
             }
         )
     payload = {

@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from ingest.contract import MONTHS
 from ingest.sample_catalog import (
     COUNTRY,
-    MONTH_NAMES,
     OWN_PRODUCTS,
     PRODUCT_DIM_PARTS,
     PRODUCTS,
@@ -195,7 +195,7 @@ def _generate_into(
                 for category in ("Regular", "Low-Calorie"):
                     fields = [
                         str(year),
-                        MONTH_NAMES[month - 1],
+                        MONTHS[month - 1],
                         COUNTRY,
                         category,
                         product.flavor,
@@ -245,7 +245,7 @@ def _generate_into(
             rows.append(
                 [
                     str(year),
-                    MONTH_NAMES[month - 1],
+                    MONTHS[month - 1],
                     _fmt(fact_sales[vi][i]),
                     str(facts.id_region[i]),
                     str(facts.id_product[i]),

@@ -7,25 +7,9 @@ from dataclasses import dataclass
 SPARK_ID_STEP = 1 << 33
 """Spark `monotonically_increasing_id` puts the partition index in the upper bits."""
 
-MONTH_NAMES: tuple[str, ...] = (
-    "Jan",
-    "Feb",
-    "Mar",
-    "Apr",
-    "May",
-    "Jun",
-    "Jul",
-    "Aug",
-    "Sep",
-    "Oct",
-    "Nov",
-    "Dec",
-)
-
 COUNTRY = "Mexico"
 TAMALES_INC_DIR = "tamales_inc/ventas_mensuales_tamales_inc/mx"
 TEINVENTO_DIR = "teinvento_inc/ventas_reportadas_mercado_tamales/mx"
-TEINVENTO_TABLES: tuple[str, ...] = ("fact_table", "product_dim", "region_dim")
 
 # Rows per Spark part file (len = number of part files); 0 rows = a zero-byte file.
 # fact_table's layout is computed from its row count (see `fact_part_sizes`).
@@ -69,10 +53,6 @@ class OwnProduct:
     base: float  # mean monthly sales per zone at the start of 2019
     growth: float  # yearly trend (0.05 = +5 % a year)
     lines_v1: int  # exact number of lines in Jan 2019 - Aug 2020 at scale 1
-
-    @property
-    def market_name(self) -> str:
-        return f"{self.product_name} {self.flavor}"
 
 
 OWN_PRODUCTS: tuple[OwnProduct, ...] = (
