@@ -1,8 +1,8 @@
 """Benchmark `python -m tamales_inc.transform` (dbt build + publish + exports) at several scales.
 
-For each scale (default 1, 100, 1000) the sample container is generated and landed once into
-`data/bench/transform/scale-<n>/` (the container is deleted once landed; the landed parquet is
-reused by later runs). The transform then runs in its
+For each scale (default 1, 100, 1000) the cached sample container (`data/bench/containers/`,
+shared with the other benchmarks) is landed once into `data/bench/transform/scale-<n>/`; the
+landed parquet is reused by later runs. The transform then runs in its
 own subprocess (wall time from outside; peak RSS = the child's ru_maxrss), next to a bare
 `dbt --version` start-up measured in the same run as the reference. Prints a Markdown table and
 writes it to `bench/results/transform.md`.
@@ -12,7 +12,6 @@ writes it to `bench/results/transform.md`.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -27,36 +26,28 @@ from measure import (
     markdown_table,
     measure,
     measured_on,
+    sample_container,
     scale_parser,
     write_results,
 )
 
-LANDED_TABLES = (
-    ("tamales_inc", "monthly_sales"),
-    ("teinvento_inc", "fact_table"),
-    ("teinvento_inc", "product_dim"),
-    ("teinvento_inc", "region_dim"),
-)
+from tamales_inc.settings import Settings
+from tamales_inc.transform import LANDED_TABLES, landed_versions
+
 TARGET_SECONDS = 60.0
 TARGET_RSS_MB = 2048.0
 
 
 def landed_home(scale: int) -> Path:
-    """A TAMALES_HOME with the scale's sample landed (generated and ingested on first use)."""
-    from ingest.sample import generate
-
+    """A TAMALES_HOME with the scale's sample landed (ingested from the cached container)."""
     home = BENCH_DIR / "transform" / f"scale-{scale}"
-    landed = all(list((home / "raw" / s).glob(f"*/{t}.parquet")) for s, t in LANDED_TABLES)
-    if not landed:
-        container = BENCH_DIR / "transform" / f"container-scale-{scale}"
-        shutil.rmtree(container, ignore_errors=True)
-        print(f"bench: generating and landing the scale-{scale} sample in {home}", flush=True)
-        generate(container, scale=scale)
+    if not all(landed_versions(Settings.from_env({"TAMALES_HOME": str(home)})).values()):
+        container = sample_container(scale, "bench")
+        print(f"bench: landing the scale-{scale} sample in {home}", flush=True)
         env = clean_env(TAMALES_HOME=str(home), TAMALES_SOURCE_DIR=str(container))
         subprocess.run(
             [sys.executable, "-m", "ingest", "--quiet"], env=env, cwd=REPO_ROOT, check=True
         )
-        shutil.rmtree(container)
     return home
 
 

@@ -33,12 +33,15 @@ def _copy_to_parquet(con: duckdb.DuckDBPyConnection, relation: str, target: Path
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        con.execute(f"copy (select * from {relation}) to '{tmp}' (format parquet)")
+        # COPY answers with the number of rows it wrote
+        (rows,) = con.execute(
+            f"copy (select * from {relation}) to '{tmp}' (format parquet)"
+        ).fetchone()
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return con.execute(f"select count(*) from {relation}").fetchone()[0]
+    return rows
 
 
 def export_processed(settings: Settings) -> list[ExportedTable]:

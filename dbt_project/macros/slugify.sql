@@ -7,3 +7,11 @@
 {% macro clean_text(text) -%}
     nullif(trim({{ text }}), '')
 {%- endmacro %}
+
+{#- An ERP calorie category in the market feed's vocabulary (`Low-Calorie` is the feed's `Light`). -#}
+{% macro conformed_calorie_category(category) -%}
+    case {{ category }}
+        when 'Low-Calorie' then 'Light'
+        else {{ category }}
+    end
+{%- endmacro %}

@@ -78,10 +78,7 @@ erp_code_categories as (
         product_code,
         product_name,
         flavor,
-        case calorie_category
-            when 'Low-Calorie' then 'Light'
-            else calorie_category
-        end as calorie_category,
+        {{ conformed_calorie_category('calorie_category') }} as calorie_category,
         count(*) as n_lines
     from erp_sales
     group by all

@@ -38,10 +38,7 @@ erp_lines as (
         erp_sales.sales,
         erp_sales.is_return,
         erp_sales.is_noise,
-        case erp_sales.calorie_category
-            when 'Low-Calorie' then 'Light'
-            else erp_sales.calorie_category
-        end as calorie_category,
+        {{ conformed_calorie_category('erp_sales.calorie_category') }} as calorie_category,
         erp_sales.blob_name,
         erp_sales.line_number,
         erp_sales.ingested_at
