@@ -14,6 +14,21 @@ from tamales_inc.settings import Settings
 
 SERIES_KEYS: tuple[str, ...] = ("source", "product_id", "zone_id")
 
+# The mart's lags and rolling statistics of a series' sales, all in sales units.
+HISTORY_COLUMNS: tuple[str, ...] = (
+    "sales_lag_1",
+    "sales_lag_2",
+    "sales_lag_3",
+    "sales_lag_6",
+    "sales_lag_12",
+    "rolling_mean_3",
+    "rolling_mean_6",
+    "rolling_mean_12",
+    "rolling_std_3",
+    "rolling_std_6",
+    "rolling_std_12",
+)
+
 # Columns of `marts.sales_features` the forecasters rely on (docs/contracts.md section 3).
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "series_id",
@@ -26,17 +41,7 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "data_version",
     "sales",
     "target_sales_next_month",
-    "sales_lag_1",
-    "sales_lag_2",
-    "sales_lag_3",
-    "sales_lag_6",
-    "sales_lag_12",
-    "rolling_mean_3",
-    "rolling_mean_6",
-    "rolling_mean_12",
-    "rolling_std_3",
-    "rolling_std_6",
-    "rolling_std_12",
+    *HISTORY_COLUMNS,
     "month_of_year",
     "yoy_change",
     "yoy_pct_change",
@@ -208,11 +213,7 @@ def attach_seasonal_value(
         pl.col("sales_month").alias("_seasonal_month"),
         pl.col("sales").alias("seasonal_value"),
     )
-    year_before_last = history.select(
-        "series_id",
-        add_months("sales_month", 13).alias("sales_month"),
-        pl.col("sales").alias("sales_lag_13"),
-    )
+    year_before_last = history_lookup(history, -13, "sales_lag_13")
     stacked = stacked.drop("sales_lag_13", strict=False).join(
         year_before_last, on=["series_id", "sales_month"], how="left", maintain_order="left"
     )
@@ -231,20 +232,7 @@ def attach_seasonal_value(
 CATEGORICAL_FEATURES: tuple[str, ...] = ("source", "product_id", "zone_id", "calorie_category")
 
 # Level columns divided by the series scale, so one global model serves series of any size.
-_SCALED = (
-    "sales",
-    "sales_lag_1",
-    "sales_lag_2",
-    "sales_lag_3",
-    "sales_lag_6",
-    "sales_lag_12",
-    "rolling_mean_3",
-    "rolling_mean_6",
-    "rolling_mean_12",
-    "rolling_std_3",
-    "rolling_std_6",
-    "rolling_std_12",
-)
+_SCALED = ("sales", *HISTORY_COLUMNS)
 RATIO_CLIP = 50.0
 
 NUMERIC_FEATURES: tuple[str, ...] = (

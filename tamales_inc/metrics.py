@@ -9,10 +9,9 @@ import polars as pl
 
 from tamales_inc.features import history_lookup
 
+# A series gets the seasonal MASE scale once it holds two full seasons of months; shorter
+# histories use the naive (lag-1) scale.
 SEASON_LENGTH = 12
-# A series gets the seasonal MASE scale once it holds this many months (two full seasons);
-# shorter histories use the naive (lag-1) scale.
-MIN_SEASONAL_HISTORY = 2 * SEASON_LENGTH
 
 METRIC_COLUMNS: tuple[str, ...] = ("wape", "mase", "rmse", "bias", "n")
 
@@ -60,7 +59,7 @@ def mase(y_true, y_pred, scale) -> float:
 
 def mase_scale(history, season_length: int = SEASON_LENGTH) -> float:
     """In-sample MAE of the seasonal naive forecast over `history` (oldest first), or of the
-    naive forecast when the history is shorter than `MIN_SEASONAL_HISTORY`."""
+    naive forecast when the history is shorter than two seasons."""
     y = np.asarray(history, dtype=np.float64)
     y = y[np.isfinite(y)]
     lag = season_length if y.size >= 2 * season_length else 1

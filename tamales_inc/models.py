@@ -24,10 +24,9 @@ from tamales_inc.features import (
     prepare,
     scale_expr,
 )
-from tamales_inc.metrics import wape
+from tamales_inc.metrics import SEASON_LENGTH, wape
 
 DEFAULT_HORIZONS: tuple[int, ...] = (1, 2, 3)
-SEASON_LENGTH = 12
 MODEL_FILE = "model.json"
 HISTORY_SCHEMA: dict[str, pl.DataType] = {
     "series_id": pl.String(),

@@ -102,20 +102,12 @@ class LoadedModel:
     metadata: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def model_name(self) -> str:
-        return self.model.name
-
-    @property
     def training_data_version(self) -> str | None:
         return self.metadata.get("training_data_version")
 
     @property
     def metrics(self) -> dict[str, Any]:
         return self.metadata.get("metrics", {})
-
-    @property
-    def feature_names(self) -> list[str]:
-        return list(self.metadata.get("feature_names", []))
 
     def predict(self, features: pl.DataFrame) -> pl.DataFrame:
         """Horizon-1 forecast per input row (month t -> month t+1), in input order.

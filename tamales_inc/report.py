@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import polars as pl  # noqa: E402
 
 from tamales_inc.intervals import level_tag  # noqa: E402
+from tamales_inc.metrics import METRIC_COLUMNS  # noqa: E402
 
 REPORT_FILE = "README.md"
 
@@ -40,9 +41,7 @@ def _markdown_table(frame: pl.DataFrame) -> str:
 
 def model_table(metrics: pl.DataFrame, predictions: pl.DataFrame) -> pl.DataFrame:
     """One row per model: overall WAPE, MASE, RMSE, bias, n, WAPE per horizon and per source."""
-    overall = metrics.filter(pl.col("scope") == "overall").select(
-        "model", "wape", "mase", "rmse", "bias", "n"
-    )
+    overall = metrics.filter(pl.col("scope") == "overall").select("model", *METRIC_COLUMNS)
     by_h = (
         metrics.filter(pl.col("scope") == "horizon")
         .select("model", pl.format("wape_h{}", "scope_value").alias("col"), "wape")

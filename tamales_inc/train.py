@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import random
 import shutil
 import sys
 import time
@@ -17,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import numpy as np
 import polars as pl
 
 from tamales_inc.backtest import (
@@ -29,6 +26,7 @@ from tamales_inc.backtest import (
 from tamales_inc.features import FeatureSnapshot, file_sha256, read_features
 from tamales_inc.forecast import FORECAST_COLUMNS, make_forecasts
 from tamales_inc.intervals import LEVELS, conformal_quantiles, interval_coverage
+from tamales_inc.metrics import METRIC_COLUMNS
 from tamales_inc.models import (
     DEFAULT_HORIZONS,
     TunedXGBoostForecaster,
@@ -108,13 +106,6 @@ def _log(message: str) -> None:
     print(f"train: {message}", flush=True)
 
 
-def seed_everything(seed: int) -> None:
-    """Seed Python and NumPy (XGBoost takes the seed as a parameter)."""
-    random.seed(seed)
-    np.random.seed(seed)
-    os.environ.setdefault("PYTHONHASHSEED", str(seed))
-
-
 def _overall(metrics: pl.DataFrame, model: str, column: str) -> float:
     row = metrics.filter((pl.col("model") == model) & (pl.col("scope") == "overall"))
     return float(row[column][0]) if row.height else float("nan")
@@ -186,7 +177,6 @@ def run_training(
 ) -> TrainingResult:
     """Backtest, pick and register the champion, forecast, publish `ml.*`, write the report."""
     started = time.perf_counter()
-    seed_everything(seed)
     snapshot = read_features(settings)
     features = snapshot.features
     n_series = features["series_id"].n_unique()
@@ -231,11 +221,11 @@ def run_training(
     forecasts = make_forecasts(final, features, quantiles, horizons=horizons, model_version=version)
     run_id = uuid.uuid4().hex
     overall = {
-        row["model"]: {k: row[k] for k in ("wape", "mase", "rmse", "bias", "n")}
+        row["model"]: {k: row[k] for k in METRIC_COLUMNS}
         for row in metrics.filter(pl.col("scope") == "overall").iter_rows(named=True)
     }
     by_horizon = [
-        {k: row[k] for k in ("model", "scope_value", "wape", "mase", "rmse", "bias", "n")}
+        {k: row[k] for k in ("model", "scope_value", *METRIC_COLUMNS)}
         for row in metrics.filter(pl.col("scope") == "horizon").iter_rows(named=True)
     ]
     importance = importance_model.feature_importance() if importance_model else {}
