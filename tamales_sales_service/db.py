@@ -82,8 +82,6 @@ class ResultCache:
         self.maxsize = maxsize
         self._data: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
 
     def peek(self, key: Hashable) -> Any | None:
         """The cached result for `key`, or None (never computes)."""
@@ -93,7 +91,6 @@ class ResultCache:
             value = self._data.get(key)
             if value is not None:
                 self._data.move_to_end(key)
-                self.hits += 1
             return value
 
     def get(self, key: Hashable, compute: Callable[[], T]) -> T:
@@ -103,11 +100,9 @@ class ResultCache:
         with self._lock:
             if key in self._data:
                 self._data.move_to_end(key)
-                self.hits += 1
                 return self._data[key]
         value = compute()
         with self._lock:
-            self.misses += 1
             self._data[key] = value
             if len(self._data) > self.maxsize:
                 self._data.popitem(last=False)

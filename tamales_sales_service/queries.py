@@ -30,16 +30,6 @@ def month_start(text: str) -> date:
     return date(int(text[:4]), int(text[5:7]), 1)
 
 
-def previous_month(month: date) -> date:
-    """The first day of the month before `month`."""
-    return date(month.year - 1, 12, 1) if month.month == 1 else date(month.year, month.month - 1, 1)
-
-
-def next_month(month: date) -> date:
-    """The first day of the month after `month`."""
-    return date(month.year + 1, 1, 1) if month.month == 12 else date(month.year, month.month + 1, 1)
-
-
 @dataclass(frozen=True)
 class SeriesFilter:
     """Optional equality filters shared by sales, features and forecasts."""

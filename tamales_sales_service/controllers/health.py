@@ -25,7 +25,7 @@ class HealthController(Controller):
             data_version=snap.build.data_version,
             warehouse_built_at=snap.build.built_at,
             dbt_version=snap.build.dbt_version,
-            model_version=getattr(model, "version", None),
-            model_training_data_version=getattr(model, "training_data_version", None),
+            model_version=model.version if model else None,
+            model_training_data_version=model.training_data_version if model else None,
             warehouse_loaded_at=snap.loaded_at,
         )

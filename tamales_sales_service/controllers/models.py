@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from litestar import Controller, get
 from litestar.datastructures import State
 
 from tamales_sales_service.db import UnknownId, as_utc
 from tamales_sales_service.errors import responses
 from tamales_sales_service.schemas import BacktestMetric, ModelInfo
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars and other oddities in registry metadata, as plain JSON values."""
-    item = getattr(value, "item", None)
-    return item() if callable(item) else str(value)
 
 
 class ModelController(Controller):
@@ -38,7 +31,7 @@ class ModelController(Controller):
         if model is None:
             reason = f" ({state.models.last_error})" if state.models.last_error else ""
             raise UnknownId(f"no model promoted yet{reason}: run `just train`")
-        version = str(model.version)
+        version = model.version
         cur = snap.cursor()
         run: tuple[Any, ...] | None = None
         if snap.has_table("ml.model_runs"):
@@ -56,12 +49,11 @@ class ModelController(Controller):
                     "where scope = 'overall' order by wape nulls last, model"
                 ).fetchall()
             ]
-        metrics = msgspec.to_builtins(getattr(model, "metrics", None) or {}, enc_hook=_plain)
         return ModelInfo(
             version=version,
-            training_data_version=getattr(model, "training_data_version", None),
+            training_data_version=model.training_data_version,
             warehouse_data_version=snap.build.data_version,
-            metrics=metrics if isinstance(metrics, dict) else {"value": metrics},
+            metrics=model.metrics,  # plain JSON, read from the registry's metadata.json
             trained_at=as_utc(run[0]) if run and run[0] is not None else None,
             model_name=run[1] if run else None,
             is_champion=run[2] if run else None,

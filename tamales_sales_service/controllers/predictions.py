@@ -8,13 +8,13 @@ from litestar import Controller, post
 from litestar.datastructures import State
 from litestar.params import JSONBody
 
+from tamales_inc.features import month_after
+from tamales_inc.registry import PREDICTION_OUTPUT
 from tamales_sales_service.db import UnknownId, WarehouseUnavailable
 from tamales_sales_service.errors import responses
 from tamales_sales_service.forecaster import ModelUnavailable
-from tamales_sales_service.queries import month_start, previous_month
+from tamales_sales_service.queries import month_start
 from tamales_sales_service.schemas import Prediction, PredictionRequest
-
-INTERVAL_COLUMNS = ("yhat", "yhat_lower_80", "yhat_upper_80", "yhat_lower_95", "yhat_upper_95")
 
 
 def _finite(value: object, name: str) -> float:
@@ -48,7 +48,7 @@ class PredictionController(Controller):
             raise WarehouseUnavailable("the warehouse has no marts.sales_features yet")
         model = state.models.require()
         target = month_start(data.month)
-        features_month = previous_month(target)
+        features_month = month_after(target, -1)
         series = [data.source, data.product_id, data.zone_id]
         cur = snap.cursor()
         features = cur.execute(
@@ -72,7 +72,7 @@ class PredictionController(Controller):
         try:
             model, predicted = state.models.predict(features)
             row = predicted.row(0, named=True)
-            values = {name: _finite(row[name], name) for name in INTERVAL_COLUMNS}
+            values = {name: _finite(row[name], name) for name in PREDICTION_OUTPUT}
         except ModelUnavailable:
             raise
         except Exception as exc:  # a model that cannot score the published features
