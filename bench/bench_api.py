@@ -35,7 +35,14 @@ import httpx
 import msgspec
 
 # bench/measure.py: this script's folder is first on sys.path when run as `python bench/...`
-from measure import BENCH_DIR, REPO_ROOT, markdown_table, sample_container, write_results
+from measure import (
+    BENCH_DIR,
+    REPO_ROOT,
+    markdown_table,
+    measured_on,
+    sample_container,
+    write_results,
+)
 
 sys.path.insert(0, str(REPO_ROOT))
 
@@ -46,9 +53,9 @@ from tamales_sales_service.queries import (  # noqa: E402
     SalesQuery,
     SeriesFilter,
     month_start,
-    run_forecasts,
-    run_sales,
+    run_query,
 )
+from tamales_sales_service.schemas import ForecastRow, SalesRow  # noqa: E402
 
 BENCH_HOME = BENCH_DIR / "api" / "scale-1"
 TARGET_RPS, TARGET_P99_MS, TARGET_RATIO = 2000.0, 30.0, 0.6
@@ -129,10 +136,12 @@ def endpoints(con: duckdb.DuckDBPyConnection) -> list[Endpoint]:
         ).fetchone()
 
     def sales(cur: duckdb.DuckDBPyConnection, i: int) -> object:
-        return msgspec.json.encode(run_sales(cur, sales_queries[i % len(sales_queries)]))
+        query = sales_queries[i % len(sales_queries)]
+        return msgspec.json.encode(run_query(cur, query, SalesRow))
 
     def forecasts(cur: duckdb.DuckDBPyConnection, i: int) -> object:
-        return msgspec.json.encode(run_forecasts(cur, forecast_queries[i % len(forecast_queries)]))
+        query = forecast_queries[i % len(forecast_queries)]
+        return msgspec.json.encode(run_query(cur, query, ForecastRow))
 
     return [
         Endpoint(
@@ -147,13 +156,13 @@ def endpoints(con: duckdb.DuckDBPyConnection) -> list[Endpoint]:
         Endpoint(
             "GET /sales (grouped)",
             [f"/sales?{urlencode(p)}" for p in sales_params],
-            "run_sales + JSON encode",
+            "run_query(SalesQuery) + JSON encode",
             sales,
         ),
         Endpoint(
             "GET /forecasts",
             [f"/forecasts?{urlencode({'product_id': p, 'zone_id': z})}" for p, z in series],
-            "run_forecasts + JSON encode",
+            "run_query(ForecastQuery) + JSON encode",
             forecasts,
         ),
     ]
@@ -168,6 +177,20 @@ class Load:
     errors: int
     p50_ms: float
     p99_ms: float
+
+    @classmethod
+    def from_latencies(cls, latencies: list[float], seconds: float, errors: int) -> Load:
+        """The summary of a run from its per-request latencies in seconds."""
+        if not latencies:
+            raise SystemExit(f"bench-api: no request completed in {seconds:.1f} s")
+        latencies = sorted(latencies)
+        return cls(
+            requests=len(latencies),
+            seconds=seconds,
+            errors=errors,
+            p50_ms=latencies[len(latencies) // 2] * 1000,
+            p99_ms=latencies[int(len(latencies) * 0.99)] * 1000,
+        )
 
     @property
     def rps(self) -> float:
@@ -259,14 +282,7 @@ async def _asyncio_load(
     results = await asyncio.gather(*(worker(k) for k in range(connections)), return_exceptions=True)
     elapsed = time.perf_counter() - started
     errors += sum(isinstance(r, BaseException) for r in results)
-    latencies.sort()
-    return Load(
-        requests=len(latencies),
-        seconds=elapsed,
-        errors=errors,
-        p50_ms=latencies[len(latencies) // 2] * 1000,
-        p99_ms=latencies[int(len(latencies) * 0.99)] * 1000,
-    )
+    return Load.from_latencies(latencies, elapsed, errors)
 
 
 def run_in_process(
@@ -298,14 +314,7 @@ def run_in_process(
     for w in workers:
         w.join()
     elapsed = time.perf_counter() - started
-    latencies = sorted(x for xs in per_thread for x in xs)
-    return Load(
-        requests=len(latencies),
-        seconds=elapsed,
-        errors=0,
-        p50_ms=latencies[len(latencies) // 2] * 1000,
-        p99_ms=latencies[int(len(latencies) * 0.99)] * 1000,
-    )
+    return Load.from_latencies([x for xs in per_thread for x in xs], elapsed, errors=0)
 
 
 def free_port() -> int:
@@ -352,7 +361,7 @@ def table(
     head = (
         f"{args.seconds:g} s per endpoint at {args.connections} keep-alive connections "
         f"({generator}) "
-        f"against one uvicorn process (uvloop + httptools) on 127.0.0.1, {os.cpu_count()} cores; "
+        "against one uvicorn process (uvloop + httptools) on 127.0.0.1; "
         f"in-process: the same queries on {args.threads} threads, a cursor each, "
         f"{args.in_process_seconds:g} s.\n\n"
     )
@@ -383,7 +392,7 @@ def table(
         ]
         for cache, e, api, ref in rows
     ]
-    return head + markdown_table(columns, "llrrrrrrrl", cells) + "\n"
+    return head + markdown_table(columns, "llrrrrrrrl", cells)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -450,21 +459,23 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             server.terminate()
             server.wait(timeout=10)
-    write_results("api", table(rows, generator, args))
+    footer = measured_on(", load generator and server included")
+    write_results("api", f"{table(rows, generator, args)}\n\n{footer}\n")
     sales_api, sales_ref = next(
         (a, r) for c, e, a, r in rows if e.name.startswith("GET /sales") and c != "off"
     )
     ratio = sales_api.rps / sales_ref.rps
+    errors = sum(a.errors for _, _, a, _ in rows)
     met = (
         sales_api.rps >= TARGET_RPS
         and sales_api.p99_ms < TARGET_P99_MS
         and ratio >= TARGET_RATIO
-        and all(a.errors == 0 for _, _, a, _ in rows)
+        and errors == 0
     )
     _log(
         f"/sales {sales_api.rps:,.0f} req/s (target >= {TARGET_RPS:,.0f}), p99 "
         f"{sales_api.p99_ms:.1f} ms (< {TARGET_P99_MS:.0f}), {ratio:.2f} of in-process "
-        f"(>= {TARGET_RATIO}), errors {sum(a.errors for _, _, a, _ in rows)}: "
+        f"(>= {TARGET_RATIO}), errors {errors}: "
         f"{'targets met' if met else 'TARGETS MISSED'}; {time.perf_counter() - started:.0f} s"
     )
     return 0

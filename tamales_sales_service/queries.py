@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import Literal, TypeVar
 
 import duckdb
+import msgspec
 
-from tamales_sales_service.schemas import FeatureRow, ForecastRow, SalesRow
+from tamales_sales_service.schemas import FeatureRow
 
 GroupBy = Literal["month", "product", "zone", "source"]
 SortKey = Literal["key", "sales"]
@@ -22,12 +23,20 @@ GROUP_COLUMNS: dict[str, str] = {
     "source": "source",
 }
 NATURAL_ORDER = ("sales_month", "source", "product_id", "zone_id")
+# A SalesRow's key fields, in order; a grouped query returns null for those grouped away.
+SALES_KEYS = ("source", "product_id", "zone_id", "sales_month")
 FEATURE_COLUMNS: tuple[str, ...] = tuple(FeatureRow.__struct_fields__)
+Row = TypeVar("Row", bound=msgspec.Struct)
 
 
 def month_start(text: str) -> date:
     """`YYYY-MM` as the first day of that month."""
     return date(int(text[:4]), int(text[5:7]), 1)
+
+
+def _column_sql(column: str) -> str:
+    """A column as the API returns it: months as `YYYY-MM` text."""
+    return "strftime(sales_month, '%Y-%m')" if column == "sales_month" else column
 
 
 @dataclass(frozen=True)
@@ -73,14 +82,17 @@ class PagedQuery:
         return f"select count(*) from ({sql.rsplit(' order by ', 1)[0]})", params
 
 
-def fetch_page(cur: duckdb.DuckDBPyConnection, query: PagedQuery) -> tuple[int, list[tuple]]:
-    """(total, rows of the page); the count query runs only when the page cannot tell."""
+def run_query(
+    cur: duckdb.DuckDBPyConnection, query: PagedQuery, row: type[Row]
+) -> tuple[int, list[Row]]:
+    """(total, rows of the page as `row`); the count query runs only when the page cannot tell."""
     sql, params = query.select_sql()
-    rows = cur.execute(f"{sql} limit ? offset ?", [*params, query.limit, query.offset]).fetchall()
-    if len(rows) < query.limit and (rows or query.offset == 0):
-        return query.offset + len(rows), rows
+    found = cur.execute(f"{sql} limit ? offset ?", [*params, query.limit, query.offset]).fetchall()
+    items = [row(*r) for r in found]
+    if len(found) < query.limit and (found or query.offset == 0):
+        return query.offset + len(found), items
     count_sql, count_params = query.count_sql()
-    return cur.execute(count_sql, count_params).fetchone()[0], rows  # type: ignore[index]
+    return cur.execute(count_sql, count_params).fetchone()[0], items  # type: ignore[index]
 
 
 @dataclass(frozen=True)
@@ -107,41 +119,27 @@ class SalesQuery(PagedQuery):
         direction = "desc" if self.order == "desc" else "asc"
         if self.group_by is None:
             keys = NATURAL_ORDER
-            select = (
-                "source, product_id, zone_id, strftime(sales_month, '%Y-%m'), sales, "
-                "n_sales_lines, n_return_lines, 1, is_zero_filled"
-            )
+            sales = "sales"
+            measures = f"{sales}, n_sales_lines, n_return_lines, 1, is_zero_filled"
             group = ""
         else:
             # The two sources measure different things (own sell-in, market-reported sales):
             # summing them double counts, so every grouping keeps the source apart.
             column = GROUP_COLUMNS[self.group_by]
             keys = ("source",) if column == "source" else ("source", column)
-            cols = {c: "null" for c in ("product_id", "zone_id")} | {"source": "source"}
-            month = "null"
-            if column == "sales_month":
-                month = "strftime(sales_month, '%Y-%m')"
-            else:
-                cols[column] = column
-            select = (
-                f"{cols['source']}, {cols['product_id']}, {cols['zone_id']}, {month}, "
-                "sum(sales), sum(n_sales_lines)::bigint, sum(n_return_lines)::bigint, "
-                "count(*), null"
+            sales = "sum(sales)"
+            measures = (
+                f"{sales}, sum(n_sales_lines)::bigint, sum(n_return_lines)::bigint, count(*), null"
             )
             group = f" group by {', '.join(keys)}"
+        select = ", ".join(_column_sql(c) if c in keys else "null" for c in SALES_KEYS)
         if self.sort == "sales":
-            order_by = f"{'sum(sales)' if self.group_by else 'sales'} {direction} nulls last, "
-            order_by += ", ".join(keys)
+            order_by = f"{sales} {direction} nulls last, {', '.join(keys)}"
         else:
             order_by = ", ".join(f"{k} {direction}" for k in keys)
-        sql = f"select {select} from marts.fct_sales_monthly{_where_sql(clauses)}{group}"
+        where = _where_sql(clauses)
+        sql = f"select {select}, {measures} from marts.fct_sales_monthly{where}{group}"
         return f"{sql} order by {order_by}", params
-
-
-def run_sales(cur: duckdb.DuckDBPyConnection, query: SalesQuery) -> tuple[int, list[SalesRow]]:
-    """(total, rows) of a sales query."""
-    total, rows = fetch_page(cur, query)
-    return total, [SalesRow(*r) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -158,19 +156,9 @@ class FeatureQuery(PagedQuery):
         if self.month is not None:
             clauses.append("sales_month = ?")
             params.append(self.month)
-        columns = ", ".join(
-            "strftime(sales_month, '%Y-%m')" if c == "sales_month" else c for c in FEATURE_COLUMNS
-        )
+        columns = ", ".join(_column_sql(c) for c in FEATURE_COLUMNS)
         sql = f"select {columns} from marts.sales_features{_where_sql(clauses)}"
         return f"{sql} order by source, product_id, zone_id, sales_month", params
-
-
-def run_features(
-    cur: duckdb.DuckDBPyConnection, query: FeatureQuery
-) -> tuple[int, list[FeatureRow]]:
-    """(total, rows) of a features query."""
-    total, rows = fetch_page(cur, query)
-    return total, [FeatureRow(*r) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -198,11 +186,3 @@ class ForecastQuery(PagedQuery):
             "group by source, product_id, zone_id, sales_month, horizon"
         )
         return f"{sql} order by source, product_id, zone_id, sales_month, horizon", params
-
-
-def run_forecasts(
-    cur: duckdb.DuckDBPyConnection, query: ForecastQuery
-) -> tuple[int, list[ForecastRow]]:
-    """(total, rows) of a forecasts query."""
-    total, rows = fetch_page(cur, query)
-    return total, [ForecastRow(*r) for r in rows]

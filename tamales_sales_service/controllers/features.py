@@ -10,8 +10,8 @@ from litestar.params import QueryParameter
 
 from tamales_sales_service.errors import responses
 from tamales_sales_service.params import Limit, Offset, ProductIdFilter, SourceFilter, ZoneIdFilter
-from tamales_sales_service.queries import FeatureQuery, SeriesFilter, month_start, run_features
-from tamales_sales_service.schemas import MONTH_PATTERN, FeaturePage
+from tamales_sales_service.queries import FeatureQuery, SeriesFilter, month_start, run_query
+from tamales_sales_service.schemas import MONTH_PATTERN, FeaturePage, FeatureRow
 
 
 class FeatureController(Controller):
@@ -46,5 +46,5 @@ class FeatureController(Controller):
             limit=limit,
             offset=offset,
         )
-        total, items = await snap.query(query, lambda cur: run_features(cur, query))
+        total, items = await snap.query(query, lambda cur: run_query(cur, query, FeatureRow))
         return FeaturePage(total=total, limit=limit, offset=offset, items=items)

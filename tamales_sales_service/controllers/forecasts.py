@@ -11,8 +11,8 @@ from litestar.params import QueryParameter
 from tamales_sales_service.db import WarehouseUnavailable
 from tamales_sales_service.errors import responses
 from tamales_sales_service.params import Limit, Offset, ProductIdFilter, SourceFilter, ZoneIdFilter
-from tamales_sales_service.queries import ForecastQuery, SeriesFilter, run_forecasts
-from tamales_sales_service.schemas import ForecastPage
+from tamales_sales_service.queries import ForecastQuery, SeriesFilter, run_query
+from tamales_sales_service.schemas import ForecastPage, ForecastRow
 
 
 class ForecastController(Controller):
@@ -51,5 +51,5 @@ class ForecastController(Controller):
             limit=limit,
             offset=offset,
         )
-        total, items = await snap.query(query, lambda cur: run_forecasts(cur, query))
+        total, items = await snap.query(query, lambda cur: run_query(cur, query, ForecastRow))
         return ForecastPage(total=total, limit=limit, offset=offset, items=items)

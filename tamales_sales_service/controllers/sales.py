@@ -25,9 +25,9 @@ from tamales_sales_service.queries import (
     SortKey,
     SortOrder,
     month_start,
-    run_sales,
+    run_query,
 )
-from tamales_sales_service.schemas import SalesPage
+from tamales_sales_service.schemas import SalesPage, SalesRow
 
 
 class SalesController(Controller):
@@ -83,5 +83,5 @@ class SalesController(Controller):
             limit=limit,
             offset=offset,
         )
-        total, items = await snap.query(query, lambda cur: run_sales(cur, query))
+        total, items = await snap.query(query, lambda cur: run_query(cur, query, SalesRow))
         return SalesPage(total=total, limit=limit, offset=offset, group_by=group_by, items=items)
