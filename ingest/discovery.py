@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ingest.contract import TABLES
+from ingest.contract import TABLES, is_version
 
 if TYPE_CHECKING:
     from ingest.source import BlobInfo
@@ -39,16 +38,6 @@ class Discovery:
     ignored: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _is_version(text: str) -> bool:
-    if len(text) != 8 or not text.isdigit():
-        return False
-    try:
-        datetime.strptime(text, "%Y%m%d")
-    except ValueError:
-        return False
-    return True
-
-
 def classify(name: str) -> TableKey | str:
     """The table a blob feeds, or the reason it is not ingested."""
     parts = name.split("/")
@@ -60,7 +49,7 @@ def classify(name: str) -> TableKey | str:
         return f"unknown source {source!r}"
     if dataset != _DATASETS[source]:
         return f"unknown dataset {dataset!r} (expected {_DATASETS[source]!r})"
-    if not _is_version(version):
+    if not is_version(version):
         return f"version folder {version!r} is not a yyyymmdd date"
     if basename == "_SUCCESS":
         return "Spark success marker"

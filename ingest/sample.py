@@ -13,13 +13,12 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from ingest.contract import MONTHS
+from ingest.contract import MONTHS, is_version
 from ingest.sample_catalog import (
     COUNTRY,
     OWN_PRODUCTS,
@@ -100,13 +99,9 @@ def parse_versions(versions: Sequence[str]) -> tuple[str, ...]:
     out: set[str] = set()
     for v in versions:
         v = v.strip()
-        try:
-            if len(v) != 8 or not v.isdigit():
-                raise ValueError
-            day = date(int(v[:4]), int(v[4:6]), int(v[6:]))
-        except ValueError:
-            raise ValueError(f"version {v!r}: expected a date as yyyymmdd, e.g. 20200801") from None
-        t = month_index(day.year, day.month)
+        if not is_version(v):
+            raise ValueError(f"version {v!r}: expected a date as yyyymmdd, e.g. 20200801")
+        t = month_index(int(v[:4]), int(v[4:6]))
         if not OWN_FIRST_T <= t < HORIZON_MONTHS:
             raise ValueError(f"version {v!r}: must fall between 20190101 and 20251231")
         out.add(v)

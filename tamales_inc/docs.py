@@ -11,6 +11,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from tamales_inc.dbt_invocation import dbt_target_dir, invoke_dbt
+from tamales_inc.publish import require_published
 from tamales_inc.settings import Settings
 
 DEFAULT_PORT = 8080
@@ -31,18 +32,16 @@ def generate_docs(settings: Settings, out_dir: Path | None = None) -> Path:
 
     The copy keeps the published file free of dbt's read-write connection. The site (index.html,
     manifest.json, catalog.json) needs no network: dbt's index.html is self-contained and its
-    usage tracker is off (`send_anonymous_usage_stats: false` in dbt_project.yml).
+    usage tracker is off (`send_anonymous_usage_stats: false` in dbt_project.yml). Raises
+    FileNotFoundError when no warehouse is published, DocsError when dbt fails.
     """
-    if not settings.warehouse_path.is_file():
-        raise DocsError(
-            f"no published warehouse at {settings.warehouse_path}: run `just transform`"
-        )
+    published = require_published(settings)
     site = out_dir or docs_dir(settings)
     site.mkdir(parents=True, exist_ok=True)
     # same file name as the published warehouse, so the docs show its catalog name (`tamales`)
-    snapshot = site / "snapshot" / settings.warehouse_path.name
+    snapshot = site / "snapshot" / published.name
     snapshot.parent.mkdir(exist_ok=True)
-    shutil.copyfile(settings.warehouse_path, snapshot)
+    shutil.copyfile(published, snapshot)
     try:
         outcome = invoke_dbt(settings, ["docs", "generate"], snapshot, target_dir=site)
     finally:
@@ -83,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     try:
         site = generate_docs(settings)
-    except DocsError as error:
+    except (DocsError, FileNotFoundError) as error:
         print(f"docs: error: {error}", file=sys.stderr)
         return 1
     print(f"docs: generated {site}")

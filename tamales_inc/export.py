@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 
+from tamales_inc.publish import require_published
 from tamales_inc.settings import Settings
 
 # staging model -> (source, table name under processed/<source>/<version>/)
@@ -51,12 +52,8 @@ def export_processed(settings: Settings) -> list[ExportedTable]:
     marts to `processed/warehouse/<build data_version>/<table>.parquet`. Each file is written to a
     temp name and renamed into place.
     """
-    if not settings.warehouse_path.is_file():
-        raise FileNotFoundError(
-            f"no published warehouse at {settings.warehouse_path}: run `just transform` first"
-        )
     exported: list[ExportedTable] = []
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    con = duckdb.connect(str(require_published(settings)), read_only=True)
     con.execute("set preserve_insertion_order = false")  # lets COPY write in parallel
     try:
         for model, (source, table) in STAGING_EXPORTS.items():

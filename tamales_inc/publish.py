@@ -18,6 +18,14 @@ STAGING_DIR_NAME = ".build"
 LOCK_NAME = ".publish.lock"
 
 
+def require_published(settings: Settings) -> Path:
+    """The published warehouse's path; FileNotFoundError (one line) when none is published yet."""
+    path = settings.warehouse_path
+    if not path.is_file():
+        raise FileNotFoundError(f"no published warehouse at {path}: run `just transform` first")
+    return path
+
+
 def staged_path(settings: Settings) -> Path:
     """Where a new warehouse is built before it is published.
 
@@ -99,12 +107,7 @@ def staged_warehouse(settings: Settings, from_current: bool) -> Iterator[Path]:
             leftover.unlink()
         try:
             if from_current:
-                if not settings.warehouse_path.is_file():
-                    raise FileNotFoundError(
-                        f"no published warehouse at {settings.warehouse_path}: "
-                        "run `just transform` first"
-                    )
-                shutil.copyfile(settings.warehouse_path, staged)
+                shutil.copyfile(require_published(settings), staged)
             yield staged
             finalize_database(staged)
             os.replace(staged, settings.warehouse_path)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 
+from tamales_inc.publish import require_published
 from tamales_inc.settings import Settings
 
 HELP = """Statements end with `;`. Commands: .tables  .schema <table>  .help  .quit
@@ -90,9 +91,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", type=Path, help="DuckDB file (default: the published one)")
     parser.add_argument("--max-rows", type=int, default=40, help="rows shown per result")
     args = parser.parse_args(argv)
-    path = args.database or Settings.from_env().warehouse_path
-    if not path.is_file():
-        print(f"sql: error: no warehouse at {path}: run `just transform` first", file=sys.stderr)
+    try:
+        path = args.database or require_published(Settings.from_env())
+    except FileNotFoundError as error:
+        print(f"sql: error: {error}", file=sys.stderr)
+        return 1
+    if not path.is_file():  # an explicit --database
+        print(f"sql: error: no DuckDB file at {path}", file=sys.stderr)
         return 1
     con = duckdb.connect(str(path), read_only=True)
     try:

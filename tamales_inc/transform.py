@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 
+from ingest.contract import is_version
 from tamales_inc.dbt_invocation import invoke_dbt
 from tamales_inc.export import ExportedTable, export_processed
 from tamales_inc.publish import staged_warehouse
@@ -24,16 +24,12 @@ LANDED_TABLES: tuple[tuple[str, str], ...] = (
     ("teinvento_inc", "product_dim"),
     ("teinvento_inc", "region_dim"),
 )
+# tables whose row counts the summary line reports
 COUNTED_TABLES: tuple[str, ...] = (
     "marts.fct_sales",
     "marts.fct_sales_monthly",
     "marts.sales_features",
-    "marts.dim_product",
-    "marts.dim_zone",
-    "marts.dim_point_of_sale",
-    "marts.dim_month",
 )
-VERSION_PATTERN = re.compile(r"^\d{8}$")
 
 
 class TransformError(RuntimeError):
@@ -46,11 +42,8 @@ class TransformResult:
 
     warehouse_path: Path
     data_version: str
-    built_at: datetime
-    dbt_version: str
     row_counts: dict[str, int]
     exports: list[ExportedTable] = field(default_factory=list)
-    carried_over_tables: list[str] = field(default_factory=list)
     dbt_seconds: float = 0.0
     seconds: float = 0.0
 
@@ -59,9 +52,9 @@ class TransformResult:
         counts = self.row_counts
         return (
             f"transform: data_version {self.data_version}, "
-            f"{counts.get('marts.fct_sales', 0)} sales lines -> "
-            f"{counts.get('marts.fct_sales_monthly', 0)} monthly rows, "
-            f"{counts.get('marts.sales_features', 0)} feature rows; "
+            f"{counts['marts.fct_sales']} sales lines -> "
+            f"{counts['marts.fct_sales_monthly']} monthly rows, "
+            f"{counts['marts.sales_features']} feature rows; "
             f"published {self.warehouse_path}, {len(self.exports)} parquet exports; "
             f"{self.seconds:.1f} s (dbt build {self.dbt_seconds:.1f} s)"
         )
@@ -89,8 +82,8 @@ def _check_landed(settings: Settings, data_version: str | None) -> None:
         )
     if data_version is None:
         return
-    if not VERSION_PATTERN.match(data_version):
-        raise TransformError(f"--data-version {data_version!r} is not a yyyymmdd version")
+    if not is_version(data_version):
+        raise TransformError(f"--data-version {data_version!r} is not a yyyymmdd date")
     lacking = [
         f"{source}/{table}"
         for (source, table), found in versions.items()
@@ -173,11 +166,10 @@ def run_transform(
                 f"dbt build failed, published warehouse left untouched: {outcome.failure_summary()}"
             )
         print(f"transform: dbt build passed in {dbt_seconds:.1f} s; publishing ...", flush=True)
-        built_at = datetime.now(UTC)
         con = duckdb.connect(str(db_path))
         try:
-            carried = _carry_over_ml_tables(con, settings.warehouse_path)
-            built_version = _write_build_info(con, built_at, dbt_version)
+            _carry_over_ml_tables(con, settings.warehouse_path)
+            built_version = _write_build_info(con, datetime.now(UTC), dbt_version)
             counts = {
                 table: con.execute(f"select count(*) from {table}").fetchone()[0]
                 for table in COUNTED_TABLES
@@ -200,11 +192,8 @@ def run_transform(
     return TransformResult(
         warehouse_path=settings.warehouse_path,
         data_version=built_version,
-        built_at=built_at,
-        dbt_version=dbt_version,
         row_counts=counts,
         exports=exports,
-        carried_over_tables=carried,
         dbt_seconds=dbt_seconds,
         seconds=time.perf_counter() - started,
     )

@@ -6,15 +6,9 @@
 -#}
 with
 
-raw_erp_sales as (
+landed_totals as (
 
-    select * from {{ source('tamales_inc', 'monthly_sales') }}
-
-),
-
-raw_feed_sales as (
-
-    select * from {{ source('teinvento_inc', 'fact_table') }}
+    {{ landed_totals() }}
 
 ),
 
@@ -27,22 +21,12 @@ sales_lines as (
 landed as (
 
     select
-        'tamales_inc' as source,
+        source,
         data_version,
-        count(*) as n_lines,
-        sum(sales) as sales
-    from raw_erp_sales
-    group by data_version
-
-    union all
-
-    select
-        'teinvento_inc' as source,
-        data_version,
-        count(*) as n_lines,
-        sum(sales) as sales
-    from raw_feed_sales
-    group by data_version
+        n_rows as n_lines,
+        sales
+    from landed_totals
+    where table_name in ('monthly_sales', 'fact_table')
 
 ),
 

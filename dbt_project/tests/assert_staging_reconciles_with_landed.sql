@@ -4,27 +4,9 @@
 -#}
 with
 
-raw_erp_sales as (
+landed as (
 
-    select * from {{ source('tamales_inc', 'monthly_sales') }}
-
-),
-
-raw_feed_sales as (
-
-    select * from {{ source('teinvento_inc', 'fact_table') }}
-
-),
-
-raw_feed_products as (
-
-    select * from {{ source('teinvento_inc', 'product_dim') }}
-
-),
-
-raw_feed_regions as (
-
-    select * from {{ source('teinvento_inc', 'region_dim') }}
+    {{ landed_totals() }}
 
 ),
 
@@ -49,22 +31,6 @@ feed_products as (
 feed_regions as (
 
     select * from {{ ref('stg_teinvento_inc__regions') }}
-
-),
-
-landed as (
-
-    select 'monthly_sales' as table_name, data_version, count(*) as n_rows, sum(sales) as sales
-    from raw_erp_sales group by data_version
-    union all
-    select 'fact_table', data_version, count(*), sum(sales)
-    from raw_feed_sales group by data_version
-    union all
-    select 'product_dim', data_version, count(*), null
-    from raw_feed_products group by data_version
-    union all
-    select 'region_dim', data_version, count(*), null
-    from raw_feed_regions group by data_version
 
 ),
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ingest.contract import is_version
 from ingest.discovery import TableKey, classify, discover
 from ingest.source import BlobInfo
 
@@ -57,6 +58,25 @@ def test_contract_blobs_map_to_their_table(name: str, expected: TableKey) -> Non
 def test_other_blobs_are_ignored_with_a_reason(name: str, reason: str) -> None:
     result = classify(name)
     assert isinstance(result, str) and result.startswith(reason)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("20200801", True),
+        ("20200229", True),
+        ("20190229", False),  # not a leap year
+        ("20201341", False),
+        ("20200800", False),
+        ("2020-08-01", False),
+        ("202008011", False),
+        ("2020080", False),
+        ("\u0662\u0660\u0662\u0660\u0660\u0668\u0660\u0661", False),  # non-ASCII digits
+        ("", False),
+    ],
+)
+def test_is_version_accepts_only_real_yyyymmdd_dates(text: str, expected: bool) -> None:
+    assert is_version(text) is expected
 
 
 def test_discover_groups_sorted_blobs_per_table_and_version() -> None:

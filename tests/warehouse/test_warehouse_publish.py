@@ -13,7 +13,14 @@ import duckdb
 import polars as pl
 import pytest
 
-from tamales_inc.publish import publish_lock, staged_builds, staged_path, staged_warehouse
+from tamales_inc.export import export_processed
+from tamales_inc.publish import (
+    publish_lock,
+    require_published,
+    staged_builds,
+    staged_path,
+    staged_warehouse,
+)
 from tamales_inc.settings import Settings
 from tamales_inc.transform import TransformError, _carry_over_ml_tables, main, run_transform
 
@@ -126,12 +133,20 @@ def test_failing_block_removes_the_staged_file(
     assert staged_builds(settings) == []
 
 
-def test_from_current_needs_a_published_warehouse(tmp_path: Path) -> None:
+def test_from_current_and_exports_need_a_published_warehouse(tmp_path: Path) -> None:
     settings = _settings(tmp_path / "empty")
+    expected = f"no published warehouse at {settings.warehouse_path}: run `just transform` first"
+    with pytest.raises(FileNotFoundError) as missing:
+        require_published(settings)
+    assert str(missing.value) == expected
     with pytest.raises(FileNotFoundError, match="no published warehouse"):
         with staged_warehouse(settings, from_current=True):
             pass
     assert staged_builds(settings) == []
+    with pytest.raises(FileNotFoundError) as missing:
+        export_processed(settings)
+    assert str(missing.value) == expected
+    assert not settings.processed_dir.exists()
 
 
 def test_leftover_build_is_swept_and_publishes_take_turns(tmp_path: Path) -> None:
@@ -190,3 +205,13 @@ def test_cli_without_landed_data_fails_with_one_line(
     assert main(["--data-version", "2020-08"]) == 1
     # the version check runs after the landed check, so it reports the missing data first
     assert "no landed parquet" in capsys.readouterr().err
+
+
+def test_data_version_must_be_a_landed_real_date(landed_settings: Settings, tmp_path: Path) -> None:
+    settings = _settings(tmp_path / "home")
+    shutil.copytree(landed_settings.raw_dir, settings.raw_dir)
+    with pytest.raises(TransformError, match="'20201341' is not a yyyymmdd date"):
+        run_transform(settings, data_version="20201341")
+    with pytest.raises(TransformError, match="data version 20201001 is not landed"):
+        run_transform(settings, data_version="20201001")
+    assert not settings.warehouse_dir.exists()

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tamales_inc import sql_shell
+from tamales_inc import docs, sql_shell
 from tamales_inc.docs import generate_docs, make_docs_server
 from tamales_inc.settings import Settings
 
@@ -40,10 +40,28 @@ def test_sql_shell_reads_statements_from_stdin(
 
 
 def test_sql_shell_without_warehouse_fails(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TAMALES_HOME", str(tmp_path / "empty"))
+    assert sql_shell.main(["-c", "select 1"]) == 1
+    expected = tmp_path / "empty" / "warehouse" / "tamales.duckdb"
+    assert capsys.readouterr().err == (
+        f"sql: error: no published warehouse at {expected}: run `just transform` first\n"
+    )
     assert sql_shell.main(["--database", str(tmp_path / "none.duckdb")]) == 1
-    assert "run `just transform` first" in capsys.readouterr().err
+    assert capsys.readouterr().err == f"sql: error: no DuckDB file at {tmp_path / 'none.duckdb'}\n"
+
+
+def test_docs_without_warehouse_fail_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TAMALES_HOME", str(tmp_path / "empty"))
+    assert docs.main(["--no-serve"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("docs: error: no published warehouse at ")
+    assert err.endswith("run `just transform` first\n") and err.count("\n") == 1
 
 
 def test_docs_are_generated_and_served_offline(
