@@ -15,6 +15,9 @@ import shutil
 import sys
 from pathlib import Path
 
+import duckdb
+import polars as pl
+
 # bench/measure.py: this script's folder is first on sys.path when run as `python bench/...`
 from measure import (
     BENCH_DIR,
@@ -29,48 +32,56 @@ from measure import (
     write_results,
 )
 
+from ingest.contract import TABLES, TableSpec
 from ingest.parsing import count_lines as lines_in
+from ingest.sample_catalog import TAMALES_INC_DIR, TEINVENTO_DIR
 
 # The reference: DuckDB reads each table's CSV files with the contract's column types and writes one
-# parquet file per table and version, all cores, default settings.
+# parquet file per table and version, all cores, default settings. Its work list comes as JSON in
+# argv[3] (see `reference_jobs`), so the child imports nothing but duckdb.
 DUCKDB_REFERENCE = r"""
-import sys, duckdb
+import json, sys, duckdb
 from pathlib import Path
-container, out = Path(sys.argv[1]), Path(sys.argv[2])
-T = "tamales_inc/ventas_mensuales_tamales_inc/mx"
-M = "teinvento_inc/ventas_reportadas_mercado_tamales/mx"
-tables = {
-    T + "/{v}/csv/*/*.csv": ("monthly_sales", {
-        "year": "INTEGER", "month": "VARCHAR", "country": "VARCHAR",
-        "calorie_category": "VARCHAR", "flavor": "VARCHAR", "zone": "VARCHAR",
-        "product_code": "VARCHAR", "product_name": "VARCHAR", "sales": "DOUBLE"}),
-    M + "/{v}/fact_table/part-*.csv": ("fact_table", {
-        "year": "INTEGER", "month": "VARCHAR", "sales": "DOUBLE", "id_region": "BIGINT",
-        "id_product": "BIGINT"}),
-    M + "/{v}/product_dim/part-*.csv": ("product_dim", {
-        "id_product": "BIGINT", "calorie_category": "VARCHAR", "product": "VARCHAR",
-        "product_brand": "VARCHAR", "producer": "VARCHAR"}),
-    M + "/{v}/region_dim/part-*.csv": ("region_dim", {
-        "id_region": "BIGINT", "country": "VARCHAR", "region": "VARCHAR"}),
-}
-versions = sorted(p.name for p in (container / T).iterdir())
+container, out, jobs = Path(sys.argv[1]), Path(sys.argv[2]), json.loads(sys.argv[3])
 con = duckdb.connect()
 con.execute("SET enable_progress_bar=false")
-if len(sys.argv) > 3:
-    con.execute(sys.argv[3])
+if len(sys.argv) > 4:
+    con.execute(sys.argv[4])
 rows = 0
-for version in versions:
-    for pattern, (table, columns) in tables.items():
-        files = sorted(str(p) for p in container.glob(pattern.format(v=version)))
-        target = out / version / f"{table}.parquet"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        con.execute(
-            f"COPY (SELECT * FROM read_csv({files!r}, header=false, auto_detect=false, "
-            f"delim=',', quote='\"', columns={columns!r})) TO '{target}' (FORMAT parquet)"
-        )
-        rows += con.execute(f"select count(*) from '{target}'").fetchone()[0]
+for pattern, name, columns in jobs:
+    files = sorted(str(p) for p in container.glob(pattern))
+    target = out / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    con.execute(
+        f"COPY (SELECT * FROM read_csv({files!r}, header=false, auto_detect=false, "
+        f"delim=',', quote='\"', columns={columns!r})) TO '{target}' (FORMAT parquet)"
+    )
+    rows += con.execute(f"select count(*) from '{target}'").fetchone()[0]
 print(rows)
 """
+
+
+def duckdb_types(spec: TableSpec) -> dict[str, str]:
+    """The DuckDB type of each contract column: DuckDB's own mapping of its polars dtype."""
+    empty = pl.DataFrame(schema={column.name: column.dtype for column in spec.columns})
+    relation = duckdb.from_arrow(empty.to_arrow())
+    return {name: str(dtype) for name, dtype in zip(relation.columns, relation.types, strict=True)}
+
+
+def reference_jobs(container: Path) -> list[tuple[str, str, dict[str, str]]]:
+    """The reference's work list: (CSV glob, `<version>/<table>.parquet`, column types) per
+    data version in the container and contract table.
+    """
+    versions = sorted(path.name for path in (container / TAMALES_INC_DIR).iterdir())
+    jobs: list[tuple[str, str, dict[str, str]]] = []
+    for version in versions:
+        for spec in TABLES.values():
+            if spec.source == "tamales_inc":
+                pattern = f"{TAMALES_INC_DIR}/{version}/csv/*/*.csv"
+            else:
+                pattern = f"{TEINVENTO_DIR}/{version}/{spec.table}/part-*.csv"
+            jobs.append((pattern, f"{version}/{spec.table}.parquet", duckdb_types(spec)))
+    return jobs
 
 
 def count_lines(container: Path) -> int:
@@ -81,6 +92,7 @@ def bench_scale(scale: int, repeat: int) -> dict[str, object]:
     container = sample_container(scale)
     size_mb = sum(p.stat().st_size for p in container.rglob("*.csv")) / 1e6
     rows = count_lines(container)
+    jobs = json.dumps(reference_jobs(container))
     ours: list[Measurement] = []
     refs: list[Measurement] = []
     refs_unordered: list[Measurement] = []
@@ -98,7 +110,7 @@ def bench_scale(scale: int, repeat: int) -> dict[str, object]:
         unordered = "SET preserve_insertion_order=false"
         for settings, bucket in (("", refs), (unordered, refs_unordered)):
             shutil.rmtree(out, ignore_errors=True)
-            argv = [sys.executable, "-c", DUCKDB_REFERENCE, str(container), str(out)]
+            argv = [sys.executable, "-c", DUCKDB_REFERENCE, str(container), str(out), jobs]
             ref = measure(argv + ([settings] if settings else []))
             if int(ref["stdout"].split()[-1]) != rows:
                 raise SystemExit(f"bench: DuckDB wrote {ref['stdout'].strip()} rows, not {rows}")
