@@ -126,6 +126,7 @@ class FeatureRow(msgspec.Struct):
     market_category_sales: float | None
     own_share_of_market: float | None
     month_weight: float | None
+    source_yoy_ratio: float | None
     n_sales_lines: int | None
     n_return_lines: int | None
     months_of_history: int | None

@@ -186,3 +186,24 @@ def test_month_weight_uses_only_months_up_to_t(frames: dict[str, pl.DataFrame]) 
     valid = checked.filter(pl.col("expected_weight").is_not_null())
     assert ((valid["month_weight"] - valid["expected_weight"]).abs() < 1e-9).all()
     assert valid["month_weight"].max() <= 1.0 + 1e-12
+
+
+def test_source_yoy_ratio_pools_the_source_series_at_t(frames: dict[str, pl.DataFrame]) -> None:
+    features, monthly = frames["sales_features"], frames["fct_sales_monthly"]
+    pairs = monthly.join(
+        _shifted(monthly, 12, "year_before"), on=[*SERIES, "sales_month"], how="inner"
+    ).filter(pl.col("sales").is_not_null() & (pl.col("year_before") > 0))
+    expected = pairs.group_by("source", "sales_month").agg(
+        (pl.col("sales").sum() / pl.col("year_before").sum()).alias("expected_ratio")
+    )
+    checked = features.join(expected, on=["source", "sales_month"], how="left")
+    with_ratio = checked.filter(pl.col("expected_ratio").is_not_null())
+    # every month of a source after its first year has a ratio, the same on each of its rows
+    assert with_ratio["sales_month"].n_unique() >= 12
+    assert ((with_ratio["source_yoy_ratio"] - with_ratio["expected_ratio"]).abs() < 1e-9).all()
+    assert checked.filter(pl.col("expected_ratio").is_null())["source_yoy_ratio"].null_count() == (
+        checked.filter(pl.col("expected_ratio").is_null()).height
+    )
+    # the spring-2020 shock of the sample shows in both sources' pooled ratio
+    april = with_ratio.filter(pl.col("sales_month") == pl.date(2020, 4, 1))
+    assert april["source"].n_unique() == 2 and (april["source_yoy_ratio"] < 0.7).all()

@@ -141,6 +141,21 @@ month_weights as (
 
 ),
 
+source_yoy_ratios as (
+
+    -- the source's pooled year-over-year ratio at t: its sales at t over the same series' sales a
+    -- year earlier, over the series with both months (a market-wide level signal, less noisy
+    -- than any one series' ratio)
+    select
+        source,
+        sales_month,
+        sum(sales) / sum(sales_lag_12) as source_yoy_ratio
+    from series_history
+    where sales is not null and sales_lag_12 > 0
+    group by source, sales_month
+
+),
+
 joined as (
 
     select
@@ -148,7 +163,8 @@ joined as (
         other_source.sales as other_source_sales,
         market_category_months.market_category_sales,
         market_shares.own_share_of_market,
-        month_weights.month_weight
+        month_weights.month_weight,
+        source_yoy_ratios.source_yoy_ratio
     from series_history
     left join series_months as other_source
         on series_history.product_id = other_source.product_id
@@ -166,6 +182,9 @@ joined as (
         on series_history.source = month_weights.source
         and series_history.calorie_category is not distinct from month_weights.calorie_category
         and series_history.sales_month = month_weights.sales_month
+    left join source_yoy_ratios
+        on series_history.source = source_yoy_ratios.source
+        and series_history.sales_month = source_yoy_ratios.sales_month
 
 ),
 
@@ -200,6 +219,7 @@ final as (
         cast(market_category_sales as double) as market_category_sales,
         cast(own_share_of_market as double) as own_share_of_market,
         cast(month_weight as double) as month_weight,
+        cast(source_yoy_ratio as double) as source_yoy_ratio,
         cast(n_sales_lines as bigint) as n_sales_lines,
         cast(n_return_lines as bigint) as n_return_lines,
         cast(months_of_history as bigint) as months_of_history
