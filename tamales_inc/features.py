@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from tamales_inc.publish import require_published
 from tamales_inc.settings import Settings
 
 SERIES_KEYS: tuple[str, ...] = ("source", "product_id", "zone_id")
@@ -49,6 +50,7 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "market_category_sales",
     "own_share_of_market",
     "month_weight",
+    "source_yoy_ratio",
     "n_sales_lines",
     "n_return_lines",
     "months_of_history",
@@ -91,9 +93,7 @@ def check_columns(features: pl.DataFrame, needed: tuple[str, ...] = REQUIRED_COL
 
 def read_features(settings: Settings) -> FeatureSnapshot:
     """Read `marts.sales_features` from the published warehouse (read-only) with its lineage."""
-    path = settings.warehouse_path
-    if not path.is_file():
-        raise FileNotFoundError(f"no published warehouse at {path}: run `just transform` first")
+    path = require_published(settings)
     sha = file_sha256(path)
     con = duckdb.connect(str(path), read_only=True)
     try:
@@ -244,6 +244,7 @@ NUMERIC_FEATURES: tuple[str, ...] = (
     "seasonal_value_ratio",
     "base_ratio",
     "yoy_ratio",
+    "source_yoy_ratio",
     "yoy_momentum",
     "yoy_pct_change",
     "log_other_source_sales",
@@ -271,10 +272,23 @@ def yoy_ratio_expr() -> pl.Expr:
     )
 
 
+def level_ratio_expr() -> pl.Expr:
+    """The year-over-year ratio that scales last year's value: the source's pooled ratio at t
+    (less noisy than one series'), else the series' own, else 1; clipped to `YOY_CLIP`."""
+    pooled = pl.col("source_yoy_ratio").cast(pl.Float64).clip(*YOY_CLIP)
+    return pl.coalesce(pooled, yoy_ratio_expr(), pl.lit(1.0)).alias("level_ratio")
+
+
 def base_forecast_expr() -> pl.Expr:
-    """A transparent first guess of y_{t+h}: the same month last year times this month's
-    year-over-year ratio; the latest level where either is unknown. Needs `seasonal_value`."""
-    seasonal = pl.col("seasonal_value").cast(pl.Float64) * yoy_ratio_expr()
+    """A transparent first guess of y_{t+h}: the equal-weight mean of the seasonal naive forecast
+    (the same month last year) and that value times the year-over-year ratio at t, i.e.
+    y_{t+h-12} * (1 + ratio) / 2; the latest level where last year's value is unknown.
+
+    The two halves bet on opposite things (last year's level comes back; this year's level
+    persists); their unweighted mean is the classic hedge of forecast combination: no weight is
+    fitted. Needs `seasonal_value`.
+    """
+    seasonal = pl.col("seasonal_value").cast(pl.Float64) * (1.0 + level_ratio_expr()) / 2.0
     level = pl.coalesce(pl.col("sales").cast(pl.Float64), pl.col("rolling_mean_3").cast(pl.Float64))
     return pl.coalesce(seasonal, level).alias("base_forecast")
 
@@ -317,6 +331,7 @@ def model_features(frame: pl.DataFrame) -> pl.DataFrame:
         .clip(-RATIO_CLIP, RATIO_CLIP)
         .alias("base_ratio"),
         yoy_ratio_expr(),
+        pl.col("source_yoy_ratio").cast(pl.Float64).clip(*YOY_CLIP),
         (
             yoy_ratio_expr()
             / pl.when(pl.col("sales_lag_13") > 0)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -18,16 +17,17 @@ from tamales_inc.features import (
     SERIES_KEYS,
     add_months,
     attach_seasonal_value,
+    base_forecast_expr,
     build_targets,
-    cut_at_origin,
     model_features,
     prepare,
     scale_expr,
 )
-from tamales_inc.metrics import SEASON_LENGTH, wape
+from tamales_inc.metrics import SEASON_LENGTH
 
 DEFAULT_HORIZONS: tuple[int, ...] = (1, 2, 3)
 MODEL_FILE = "model.json"
+HISTORY_FILE = "history.parquet"
 HISTORY_SCHEMA: dict[str, pl.DataType] = {
     "series_id": pl.String(),
     "sales_month": pl.Date(),
@@ -47,14 +47,7 @@ PREDICTION_COLUMNS: tuple[str, ...] = (
 
 def _expand(features: pl.DataFrame, horizons: tuple[int, ...]) -> pl.DataFrame:
     """One row per input row and horizon, with the target month and the row's scale."""
-    base = features.with_columns(
-        scale_expr(),
-        # "last value": the latest non-NULL sales up to t (market rows can be empty)
-        pl.col("sales")
-        .forward_fill()
-        .over("series_id", order_by="sales_month")
-        .alias("last_sales"),
-    )
+    base = features.with_columns(scale_expr())
     return pl.concat(
         [
             base.with_columns(
@@ -72,13 +65,26 @@ def _finish(frame: pl.DataFrame, y_pred: pl.Expr) -> pl.DataFrame:
     )
 
 
+def _sales_history(features: pl.DataFrame) -> pl.DataFrame:
+    return features.select(HISTORY_SCHEMA.keys()).cast(HISTORY_SCHEMA)
+
+
 class Forecaster(ABC):
-    """A direct multi-horizon forecaster over every series of `marts.sales_features`."""
+    """A direct multi-horizon forecaster over every series of `marts.sales_features`.
+
+    Like mlforecast, `fit` keeps the series' sales history, so one mart row is enough to predict
+    from (the API predicts from a single row): the values a forecast needs from earlier months
+    (the last known value, the same month a year before) are looked up in the rows given,
+    completed by that history. Saved as `history.parquet` next to `model.json`.
+    """
 
     name: ClassVar[str]
+    # the model's inputs in order (mart columns, or values looked up in the kept history)
+    feature_names: tuple[str, ...] = ()
 
     def __init__(self, *, horizons: tuple[int, ...] = DEFAULT_HORIZONS) -> None:
         self.horizons = tuple(int(h) for h in horizons)
+        self.history: pl.DataFrame = pl.DataFrame(schema=HISTORY_SCHEMA)
 
     @property
     def params(self) -> dict[str, Any]:
@@ -91,6 +97,7 @@ class Forecaster(ABC):
 
     def fit(self, features: pl.DataFrame) -> Self:
         """Learn from the history in `features` (rows of `marts.sales_features`)."""
+        self.history = _sales_history(prepare(features))
         return self
 
     def predict(
@@ -101,17 +108,45 @@ class Forecaster(ABC):
         Returns `PREDICTION_COLUMNS`: the row's series keys and month, `horizon`, `target_month`,
         `y_pred` and the row's series `scale`. Only rows at or before each row are used.
         """
-        frame = _expand(prepare(features), horizons or self.horizons)
-        return self._predict(frame, features)
+        prepared = prepare(features)
+        return self._predict(_expand(prepared, horizons or self.horizons), prepared)
 
     @abstractmethod
-    def _predict(self, frame: pl.DataFrame, features: pl.DataFrame) -> pl.DataFrame: ...
+    def _predict(self, frame: pl.DataFrame, features: pl.DataFrame) -> pl.DataFrame:
+        """Predictions for `frame` (`features` expanded per horizon) from `features` (prepared)."""
+
+    def _with_history(
+        self, frame: pl.DataFrame, features: pl.DataFrame, season_length: int = SEASON_LENGTH
+    ) -> pl.DataFrame:
+        """`frame` with `last_sales` (the latest non-NULL sales up to t: market rows can be
+        empty) and `seasonal_value`, looked up in the rows' own sales completed by the history
+        kept from `fit`."""
+        own = _sales_history(features)
+        kept = self.history.join(own, on=["series_id", "sales_month"], how="anti")
+        known = pl.concat([own, kept])
+        last = (
+            known.filter(pl.col("sales").is_not_null())
+            .rename({"sales": "last_sales"})
+            .sort("sales_month")
+        )
+        frame = (
+            frame.drop("last_sales", strict=False)
+            .with_row_index("_row")
+            .sort("sales_month")
+            .join_asof(  # both sides sorted by month just above
+                last, on="sales_month", by="series_id", strategy="backward", check_sortedness=False
+            )
+            .sort("_row")
+            .drop("_row")
+        )
+        return attach_seasonal_value(frame, known, season_length)
 
     def save(self, path: Path) -> None:
         """Write the model to the artifact directory `path` (created if needed)."""
         path.mkdir(parents=True, exist_ok=True)
         body = {"kind": self.name, "params": self.params, **self._state()}
         (path / MODEL_FILE).write_text(json.dumps(body, indent=2, sort_keys=True), "utf-8")
+        self.history.write_parquet(path / HISTORY_FILE)
 
     def _state(self) -> dict[str, Any]:
         return {}
@@ -128,22 +163,24 @@ class Forecaster(ABC):
         return model
 
     def _restore(self, path: Path, body: dict[str, Any]) -> None:
-        return None
+        self.history = pl.read_parquet(path / HISTORY_FILE).cast(HISTORY_SCHEMA)
 
 
 class NaiveForecaster(Forecaster):
     """The last known value, for every horizon."""
 
     name = "naive"
+    feature_names = ("sales",)
 
     def _predict(self, frame: pl.DataFrame, features: pl.DataFrame) -> pl.DataFrame:
-        return _finish(frame, pl.col("last_sales"))
+        return _finish(self._with_history(frame, features), pl.col("last_sales"))
 
 
 class SeasonalNaiveForecaster(Forecaster):
     """The same month a season earlier; the last value where the history is shorter."""
 
     name = "seasonal_naive"
+    feature_names = ("sales", "sales a season before the target month")
 
     def __init__(
         self, *, horizons: tuple[int, ...] = DEFAULT_HORIZONS, season_length: int = SEASON_LENGTH
@@ -156,16 +193,38 @@ class SeasonalNaiveForecaster(Forecaster):
         return {**super().params, "season_length": self.season_length}
 
     def _predict(self, frame: pl.DataFrame, features: pl.DataFrame) -> pl.DataFrame:
-        joined = attach_seasonal_value(frame, prepare(features), self.season_length)
+        joined = self._with_history(frame, features, self.season_length)
         return _finish(joined, pl.coalesce("seasonal_value", "last_sales"))
+
+
+class SeasonalYoYForecaster(Forecaster):
+    """The mean of the seasonal naive forecast and the same value times the year-over-year ratio
+    at t (the source's pooled ratio; see `features.base_forecast_expr`): a forecast combination
+    with no fitted weight, hedging between last year's level coming back and this year's level
+    persisting. The XGBoost model can boost from it (`use_base_margin`)."""
+
+    name = "seasonal_yoy"
+    feature_names = (
+        "sales",
+        "sales a year before the target month",
+        "sales_lag_12",
+        "source_yoy_ratio",
+        "rolling_mean_3",
+    )
+
+    def _predict(self, frame: pl.DataFrame, features: pl.DataFrame) -> pl.DataFrame:
+        joined = self._with_history(frame, features)
+        return _finish(joined.with_columns(base_forecast_expr()), pl.col("base_forecast"))
 
 
 class ExerciseBaseForecaster(Forecaster):
     """The original exercise's base model: `sales * month_weight + ln(sales)` (ln only if > 0)."""
 
     name = "exercise_base"
+    feature_names = ("sales", "month_weight")
 
     def _predict(self, frame: pl.DataFrame, features: pl.DataFrame) -> pl.DataFrame:
+        frame = self._with_history(frame, features)
         sales = pl.col("last_sales")
         weight = pl.col("month_weight").cast(pl.Float64).fill_null(1.0)
         log_term = pl.when(sales > 0).then(sales.log()).otherwise(0.0)
@@ -177,14 +236,13 @@ class XGBoostForecaster(Forecaster):
 
     Target: y_{t+h} over the series scale known at t (mean level of the last 12 months). With
     `use_base_margin` the trees boost from a base forecast (same month last year times this
-    month's year-over-year ratio, else the latest level) given as base margin; by default they
+    month's combination of seasonal naive and year-over-year scaling, `SeasonalYoYForecaster`)
+    given as base margin; by default they
     start from a constant and the base forecast is one input among the others. Rows are weighted
     by scale (the loss tracks errors in sales units) and, with `recency_halflife`, by recency
     (half-life in months). Product, zone, source and calorie category are categorical features.
     Fixed rounds, no early stopping; the defaults come from `bench/tune_xgboost.py` (validation
-    origins before the reported backtest window).
-    Like mlforecast, the fitted model keeps the series' sales history, so one mart row is enough
-    to predict from (the seasonal value is looked up there when the rows do not carry it).
+    origins before the reported backtest window): absolute error, the loss WAPE scores.
     """
 
     name = "xgboost"
@@ -195,13 +253,13 @@ class XGBoostForecaster(Forecaster):
         horizons: tuple[int, ...] = DEFAULT_HORIZONS,
         # Defaults chosen by bench/tune_xgboost.py on validation origins before the backtest.
         n_estimators: int = 100,
-        max_depth: int = 2,
+        max_depth: int = 3,
         learning_rate: float = 0.05,
         min_child_weight: float = 1.0,
         subsample: float = 1.0,
         colsample_bytree: float = 1.0,
         reg_lambda: float = 1.0,
-        objective: str = "reg:squarederror",
+        objective: str = "reg:absoluteerror",
         use_base_margin: bool = False,
         recency_halflife: float | None = None,
         seed: int = 42,
@@ -224,7 +282,6 @@ class XGBoostForecaster(Forecaster):
         self.nthread = int(nthread)
         self.feature_names: tuple[str, ...] = FEATURE_NAMES
         self.categories: dict[str, list[str]] = {}
-        self.history: pl.DataFrame = pl.DataFrame(schema=HISTORY_SCHEMA)
         self.booster: xgb.Booster | None = None
 
     @property
@@ -293,16 +350,10 @@ class XGBoostForecaster(Forecaster):
             nthread=self.nthread,
         )
 
-    def _with_history(self, frame: pl.DataFrame, features: pl.DataFrame) -> pl.DataFrame:
-        """The frame's own sales history, completed by the history kept from `fit`."""
-        own = features.select(HISTORY_SCHEMA.keys()).cast(HISTORY_SCHEMA)
-        kept = self.history.join(own, on=["series_id", "sales_month"], how="anti")
-        return attach_seasonal_value(frame, pl.concat([own, kept]))
-
     def _training_rows(self, features: pl.DataFrame) -> pl.DataFrame:
         """Keep the history and categories of `features`; its (row, horizon) pairs with a target."""
         frame = prepare(features).with_columns(scale_expr())
-        self.history = frame.select(HISTORY_SCHEMA.keys()).cast(HISTORY_SCHEMA)
+        self.history = _sales_history(frame)
         targets = attach_seasonal_value(build_targets(frame, self.horizons), frame)
         if targets.is_empty():
             raise ValueError("no (month, horizon) pair with a known target: history too short")
@@ -342,7 +393,7 @@ class XGBoostForecaster(Forecaster):
     def _predict(self, frame: pl.DataFrame, features: pl.DataFrame) -> pl.DataFrame:
         if self.booster is None:
             raise RuntimeError("XGBoostForecaster.predict called before fit")
-        frame = self._with_history(frame, prepare(features))
+        frame = self._with_history(frame, features)
         ratio = self.booster.predict(self._matrix(frame))
         return _finish(
             frame.with_columns(pl.Series("ratio", ratio, dtype=pl.Float64)),
@@ -361,12 +412,11 @@ class XGBoostForecaster(Forecaster):
 
     def save(self, path: Path) -> None:
         """Write `model.json` (params, feature order, categories), `booster.ubj` and the kept
-        sales history `history.parquet`."""
+        sales history."""
         if self.booster is None:
             raise RuntimeError("XGBoostForecaster.save called before fit")
         super().save(path)
         self.booster.save_model(str(path / "booster.ubj"))
-        self.history.write_parquet(path / "history.parquet")
 
     def _restore(self, path: Path, body: dict[str, Any]) -> None:
         self.feature_names = tuple(body["feature_names"])
@@ -374,147 +424,10 @@ class XGBoostForecaster(Forecaster):
         if unknown:
             raise ValueError(f"{path / MODEL_FILE}: features unknown to this code: {unknown}")
         self.categories = {k: list(v) for k, v in body["categories"].items()}
-        self.history = pl.read_parquet(path / "history.parquet").cast(HISTORY_SCHEMA)
+        super()._restore(path, body)
         booster = xgb.Booster(params={"nthread": self.nthread})
         booster.load_model(str(path / "booster.ubj"))
         self.booster = booster
-
-
-# The settings `TunedXGBoostForecaster` chooses between (the rest stay at XGBoostForecaster's
-# defaults): recency half-life x boosting rounds at depth 2, the axes bench/tune_xgboost.py found
-# to matter; simpler models first, so ties go to the simpler setting. Depth 3 (or rounds 200, or
-# 2 inner origins) scored about the same on the backtest (0.92-0.93x seasonal naive) for 1.5-2.4x
-# the time.
-TUNING_GRID: tuple[dict[str, Any], ...] = tuple(
-    {"recency_halflife": half, "max_depth": 2, "n_estimators": rounds}
-    for half in (None, 6.0, 3.0)
-    for rounds in (100, 300)
-)
-TUNED_KEYS: tuple[str, ...] = ("recency_halflife", "max_depth", "n_estimators")
-
-
-class TunedXGBoostForecaster(XGBoostForecaster):
-    """XGBoostForecaster whose hyper-parameters are chosen inside `fit` (nested tuning).
-
-    `fit(history)` runs a rolling-origin validation on that history only: every `TUNING_GRID`
-    setting is refit at each of the last `inner_origins` months before the history's last month
-    (one booster per half-life and depth, read at each round count: the same forecasts as
-    separate fits) and scored by WAPE on the (origin, horizon) pairs whose target is inside the
-    history. The lowest WAPE wins (ties: earlier grid entry) and the
-    model is refit on the whole history with it. Within a backtest every outer origin therefore
-    tunes on data before it, so the backtest scores the procedure that is deployed. The choice
-    and every setting's inner WAPE are kept (`chosen`, `tuning`) and saved in `model.json`.
-    """
-
-    name = "xgboost_tuned"
-
-    def __init__(
-        self,
-        *,
-        horizons: tuple[int, ...] = DEFAULT_HORIZONS,
-        inner_origins: int = 3,
-        seed: int = 42,
-        nthread: int = 1,
-    ) -> None:
-        super().__init__(horizons=horizons, seed=seed, nthread=nthread)
-        self.inner_origins = int(inner_origins)
-        self.chosen: dict[str, Any] = {}
-        self.tuning: list[dict[str, Any]] = []
-
-    @property
-    def params(self) -> dict[str, Any]:
-        return {
-            "horizons": list(self.horizons),
-            "inner_origins": self.inner_origins,
-            "seed": self.seed,
-            "nthread": self.nthread,
-        }
-
-    def _apply(self, setting: dict[str, Any]) -> None:
-        self.recency_halflife = setting["recency_halflife"]
-        self.max_depth = int(setting["max_depth"])
-        self.n_estimators = int(setting["n_estimators"])
-
-    def _inner_errors(
-        self, features: pl.DataFrame, origin: date
-    ) -> tuple[np.ndarray, dict[tuple, np.ndarray]]:
-        """Actuals and each setting's forecasts from `origin`, fit on the history cut there."""
-        history = cut_at_origin(features, origin)
-        model = XGBoostForecaster(horizons=self.horizons, seed=self.seed, nthread=self.nthread)
-        targets = model._training_rows(history)
-        actuals = features.select(
-            "series_id",
-            pl.col("sales_month").alias("target_month"),
-            pl.col("sales").alias("y_true"),
-        ).filter(pl.col("y_true").is_not_null())
-        prepared = prepare(history)
-        frame = (
-            _expand(prepared, self.horizons)
-            .filter(pl.col("sales_month") == origin)
-            .join(actuals, on=["series_id", "target_month"], how="inner")
-        )
-        frame = model._with_history(frame, prepared)
-        inputs, scale = model._matrix(frame), frame["scale"].to_numpy()
-        forecasts: dict[tuple, np.ndarray] = {}
-        # one booster per (half-life, depth), read at every round count of the grid
-        for half in dict.fromkeys(s["recency_halflife"] for s in TUNING_GRID):
-            model.recency_halflife = half
-            matrix = model._training_matrix(targets)
-            for depth in dict.fromkeys(s["max_depth"] for s in TUNING_GRID):
-                rounds = [
-                    s["n_estimators"]
-                    for s in TUNING_GRID
-                    if (s["recency_halflife"] == half and s["max_depth"] == depth)
-                ]
-                if not rounds:
-                    continue
-                model.max_depth, model.n_estimators = depth, max(rounds)
-                booster = model._train(matrix)
-                for n in rounds:
-                    ratio = booster.predict(inputs, iteration_range=(0, n))
-                    forecasts[(half, depth, n)] = np.nan_to_num(ratio * scale)
-        return frame["y_true"].to_numpy(), forecasts
-
-    def fit(self, features: pl.DataFrame) -> Self:
-        """Choose a `TUNING_GRID` setting on inner origins of `features`, then fit on it all."""
-        from tamales_inc.backtest import backtest_origins
-
-        try:
-            origins = backtest_origins(features, self.inner_origins)
-        except ValueError:  # too short to validate on: the first (simplest) setting
-            origins = []
-        actual, forecast = [], {tuple(s[k] for k in TUNED_KEYS): [] for s in TUNING_GRID}
-        for origin in origins:
-            try:
-                y_true, y_pred = self._inner_errors(features, origin)
-            except ValueError:  # too little history before this inner origin
-                continue
-            actual.append(y_true)
-            for key, values in y_pred.items():
-                forecast[key].append(values)
-        self.tuning = [
-            {
-                **setting,
-                "wape": wape(np.concatenate(actual), np.concatenate(forecast[key]))
-                if actual
-                else float("nan"),
-            }
-            for setting, key in zip(TUNING_GRID, forecast, strict=True)
-        ]
-        finite = [t for t in self.tuning if np.isfinite(t["wape"])]
-        best = min(finite, key=lambda t: t["wape"]) if finite else TUNING_GRID[0]
-        self.chosen = {k: best[k] for k in TUNED_KEYS}
-        self._apply(self.chosen)
-        return super().fit(features)
-
-    def _state(self) -> dict[str, Any]:
-        return {**super()._state(), "chosen": self.chosen, "tuning": self.tuning}
-
-    def _restore(self, path: Path, body: dict[str, Any]) -> None:
-        super()._restore(path, body)
-        self.chosen = dict(body["chosen"])
-        self.tuning = [dict(t) for t in body["tuning"]]
-        self._apply(self.chosen)
 
 
 MODEL_CLASSES: dict[str, type[Forecaster]] = {
@@ -522,9 +435,9 @@ MODEL_CLASSES: dict[str, type[Forecaster]] = {
     for cls in (
         NaiveForecaster,
         SeasonalNaiveForecaster,
+        SeasonalYoYForecaster,
         ExerciseBaseForecaster,
         XGBoostForecaster,
-        TunedXGBoostForecaster,
     )
 }
 
@@ -532,12 +445,11 @@ MODEL_CLASSES: dict[str, type[Forecaster]] = {
 def default_models(
     *, horizons: tuple[int, ...] = DEFAULT_HORIZONS, seed: int = 42
 ) -> list[Forecaster]:
-    """The models every run scores: three baselines, the global XGBoost with fixed settings and
-    the same model tuned inside each fit."""
+    """The models every run scores: four baselines and the global XGBoost."""
     return [
         NaiveForecaster(horizons=horizons),
         SeasonalNaiveForecaster(horizons=horizons),
+        SeasonalYoYForecaster(horizons=horizons),
         ExerciseBaseForecaster(horizons=horizons),
         XGBoostForecaster(horizons=horizons, seed=seed),
-        TunedXGBoostForecaster(horizons=horizons, seed=seed),
     ]

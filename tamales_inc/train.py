@@ -29,7 +29,6 @@ from tamales_inc.intervals import LEVELS, conformal_quantiles, interval_coverage
 from tamales_inc.metrics import METRIC_COLUMNS
 from tamales_inc.models import (
     DEFAULT_HORIZONS,
-    TunedXGBoostForecaster,
     XGBoostForecaster,
     default_models,
 )
@@ -207,10 +206,6 @@ def run_training(
     if importance_model is None and "xgboost" in factories:
         importance_model = factories["xgboost"]().fit(features)  # type: ignore[assignment]
     fit_seconds = time.perf_counter() - t0
-    tuning: dict[str, Any] = {}
-    if isinstance(final, TunedXGBoostForecaster):
-        tuning = {"chosen": final.chosen, "inner_wape": final.tuning}
-        _log(f"{champion} final fit chose {final.chosen}")
 
     champion_bt = backtest.predictions.filter(pl.col("model") == champion)
     quantiles = conformal_quantiles(champion_bt, LEVELS)
@@ -229,13 +224,12 @@ def run_training(
         for row in metrics.filter(pl.col("scope") == "horizon").iter_rows(named=True)
     ]
     importance = importance_model.feature_importance() if importance_model else {}
-    feature_names = list(final.feature_names) if isinstance(final, XGBoostForecaster) else ["sales"]
+    feature_names = list(final.feature_names)
     metadata: dict[str, Any] = {
         "version": version,
         "run_id": run_id,
         "model_name": champion,
         "params": final.params,
-        "tuning": tuning,
         "feature_names": feature_names,
         "horizons": list(horizons),
         "training_data_version": snapshot.data_version,

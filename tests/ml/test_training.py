@@ -14,6 +14,7 @@ import pytest
 
 from tamales_inc.features import read_features
 from tamales_inc.forecast import active_origins
+from tamales_inc.models import SeasonalYoYForecaster
 from tamales_inc.registry import current_version, load_current, load_version
 from tamales_inc.settings import Settings
 from tests.conftest import REPO_ROOT, settings_for
@@ -51,9 +52,9 @@ def test_ml_tables_follow_the_contract(trained_settings: Settings) -> None:
     assert set(models["model"]) == {
         "naive",
         "seasonal_naive",
+        "seasonal_yoy",
         "exercise_base",
         "xgboost",
-        "xgboost_tuned",
     }
     scopes = query(trained_settings, "select distinct scope from ml.backtest_metrics")
     assert set(scopes["scope"]) == {"overall", "product", "horizon"}
@@ -80,12 +81,14 @@ def test_champion_beats_seasonal_naive_and_is_promoted(trained_settings: Setting
         trained_settings,
         "select model, wape from ml.backtest_metrics where scope = 'overall' order by wape",
     )
-    assert run["model_name"] == metrics["model"][0] == "xgboost_tuned"
+    assert run["model_name"] == metrics["model"][0] == "seasonal_yoy"
     assert run["wape"] < run["seasonal_naive_wape"]
     assert run["is_champion"] and run["is_promoted"]
     assert current_version(trained_settings) == run["model_version"]
-    params = json.loads(run["params"])
-    assert params["seed"] == 42 and params["nthread"] == 1
+    assert json.loads(run["params"]) == {"horizons": [1, 2, 3]}
+    # the global XGBoost model beats seasonal naive too
+    wape = dict(metrics.iter_rows())
+    assert wape["xgboost"] < wape["seasonal_naive"]
 
 
 def test_registry_metadata_and_round_trip(trained_settings: Settings) -> None:
@@ -99,10 +102,7 @@ def test_registry_metadata_and_round_trip(trained_settings: Settings) -> None:
         "trained_at", "interval_coverage",
     ):  # fmt: skip
         assert key in meta, key
-    assert meta["feature_names"][:3] == ["source", "product_id", "zone_id"]
-    # the tuned champion records the setting its final fit chose and every setting's inner WAPE
-    assert set(meta["tuning"]["chosen"]) == {"recency_halflife", "max_depth", "n_estimators"}
-    assert len(meta["tuning"]["inner_wape"]) >= 2
+    assert meta["feature_names"] == list(SeasonalYoYForecaster.feature_names)
     assert loaded.training_data_version == "20200901"
     assert loaded.metrics["overall"]["wape"] == pytest.approx(
         query(trained_settings, "select wape from ml.model_runs")["wape"][-1]
