@@ -9,7 +9,7 @@ from datetime import date
 
 import polars as pl
 
-from tamales_inc.features import SERIES_KEYS, cut_at_origin, month_after
+from tamales_inc.features import SERIES_KEYS, actuals, cut_at_origin, month_after
 from tamales_inc.metrics import score, series_scales
 from tamales_inc.models import Forecaster
 
@@ -64,9 +64,7 @@ def cross_validation(
     Returns one row per (origin, series, horizon) whose actual exists: model, origin_month,
     series keys, sales_month (the month forecast), horizon, y_true, y_pred, series_id, scale.
     """
-    actuals = features.select(
-        "series_id", pl.col("sales_month").alias("target_month"), pl.col("sales").alias("y_true")
-    ).filter(pl.col("y_true").is_not_null())
+    known = actuals(features)
     pieces = []
     name = ""
     for origin in origins:
@@ -75,7 +73,7 @@ def cross_validation(
         name = model.name
         at_origin = model.predict(history, horizons).filter(pl.col("sales_month") == origin)
         pieces.append(
-            at_origin.join(actuals, on=["series_id", "target_month"], how="inner").select(
+            at_origin.join(known, on=["series_id", "target_month"], how="inner").select(
                 pl.lit(model.name).alias("model"),
                 pl.col("sales_month").alias("origin_month"),
                 *SERIES_KEYS,

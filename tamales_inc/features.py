@@ -169,25 +169,35 @@ def scale_expr() -> pl.Expr:
     return pl.when(level > MIN_SCALE).then(level).otherwise(1.0).alias("scale")
 
 
-def build_targets(features: pl.DataFrame, horizons: tuple[int, ...]) -> pl.DataFrame:
-    """Direct targets: one row per (series, month t, horizon h) with `y_target` = y_{t+h}.
+def actuals(features: pl.DataFrame, name: str = "y_true") -> pl.DataFrame:
+    """(series_id, target_month, `name`): every known sales value, to join forecasts to."""
+    return features.select(
+        "series_id", pl.col("sales_month").alias("target_month"), pl.col("sales").alias(name)
+    ).filter(pl.col(name).is_not_null())
 
-    Targets come only from the `sales` of the frame itself, so a frame cut at an origin never
-    yields a target after that origin. Rows whose target month is missing or NULL are dropped.
-    """
-    actuals = features.select(
-        "series_id", pl.col("sales_month").alias("target_month"), pl.col("sales").alias("y_target")
-    ).filter(pl.col("y_target").is_not_null())
-    stacked = pl.concat(
+
+def stack_horizons(frame: pl.DataFrame, horizons: tuple[int, ...]) -> pl.DataFrame:
+    """One copy of `frame` per horizon h, with `horizon` and `target_month` (= month t + h)."""
+    return pl.concat(
         [
-            features.with_columns(
+            frame.with_columns(
                 pl.lit(h, dtype=pl.Int32).alias("horizon"),
                 add_months("sales_month", h).alias("target_month"),
             )
             for h in horizons
         ]
     )
-    return stacked.join(actuals, on=["series_id", "target_month"], how="inner")
+
+
+def build_targets(features: pl.DataFrame, horizons: tuple[int, ...]) -> pl.DataFrame:
+    """Direct targets: one row per (series, month t, horizon h) with `y_target` = y_{t+h}.
+
+    Targets come only from the `sales` of the frame itself, so a frame cut at an origin never
+    yields a target after that origin. Rows whose target month is missing or NULL are dropped.
+    """
+    return stack_horizons(features, horizons).join(
+        actuals(features, "y_target"), on=["series_id", "target_month"], how="inner"
+    )
 
 
 def history_lookup(features: pl.DataFrame, offset_months: int, name: str) -> pl.DataFrame:

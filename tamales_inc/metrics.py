@@ -57,21 +57,12 @@ def mase(y_true, y_pred, scale) -> float:
     return float(np.mean(np.abs(t[keep] - p[keep]) / s[keep]))
 
 
-def mase_scale(history, season_length: int = SEASON_LENGTH) -> float:
-    """In-sample MAE of the seasonal naive forecast over `history` (oldest first), or of the
-    naive forecast when the history is shorter than two seasons."""
-    y = np.asarray(history, dtype=np.float64)
-    y = y[np.isfinite(y)]
-    lag = season_length if y.size >= 2 * season_length else 1
-    if y.size <= lag:
-        return float("nan")
-    return float(np.mean(np.abs(y[lag:] - y[:-lag])))
-
-
 def series_scales(
     features: pl.DataFrame, origins: list[date], season_length: int = SEASON_LENGTH
 ) -> pl.DataFrame:
-    """MASE scale per series and origin, from the history up to that origin only.
+    """MASE scale per series and origin, from the history up to that origin only: the mean
+    absolute lag-12 difference when the series has two seasons of history, else the lag-1 one
+    (differences are taken between calendar months; a missing month drops its pairs).
 
     Returns (series_id, origin_month, mase_scale, scale_kind) with kind `seasonal` or `naive`.
     """

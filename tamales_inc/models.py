@@ -15,13 +15,13 @@ from tamales_inc.features import (
     CATEGORICAL_FEATURES,
     FEATURE_NAMES,
     SERIES_KEYS,
-    add_months,
     attach_seasonal_value,
     base_forecast_expr,
     build_targets,
     model_features,
     prepare,
     scale_expr,
+    stack_horizons,
 )
 from tamales_inc.metrics import SEASON_LENGTH
 
@@ -47,16 +47,7 @@ PREDICTION_COLUMNS: tuple[str, ...] = (
 
 def _expand(features: pl.DataFrame, horizons: tuple[int, ...]) -> pl.DataFrame:
     """One row per input row and horizon, with the target month and the row's scale."""
-    base = features.with_columns(scale_expr())
-    return pl.concat(
-        [
-            base.with_columns(
-                pl.lit(h, dtype=pl.Int32).alias("horizon"),
-                add_months("sales_month", h).alias("target_month"),
-            )
-            for h in horizons
-        ]
-    )
+    return stack_horizons(features.with_columns(scale_expr()), horizons)
 
 
 def _finish(frame: pl.DataFrame, y_pred: pl.Expr) -> pl.DataFrame:

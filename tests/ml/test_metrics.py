@@ -8,7 +8,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from tamales_inc.metrics import bias, mase, mase_scale, rmse, score, series_scales, wape
+from tamales_inc.metrics import bias, mase, rmse, score, series_scales, wape
 
 
 def test_wape_rmse_bias_by_hand() -> None:
@@ -36,15 +36,6 @@ def test_mase_scales_per_point_and_skips_zero_scales() -> None:
     assert math.isnan(mase([1.0], [2.0], [0.0]))
 
 
-def test_mase_scale_naive_for_short_history_seasonal_for_two_years() -> None:
-    short = [1.0, 3.0, 2.0, 6.0]  # |diffs| 2, 1, 4 -> 7/3
-    assert mase_scale(short) == pytest.approx(7.0 / 3.0)
-    long = [float(m % 12) for m in range(24)]  # exactly seasonal: lag-12 diffs are all 0
-    long[-1] += 12.0  # one seasonal diff of 12 over 12 diffs -> 1.0
-    assert mase_scale(long) == pytest.approx(1.0)
-    assert math.isnan(mase_scale([5.0]))
-
-
 def _months(n: int, start: date = date(2018, 1, 1)) -> list[date]:
     return [
         date(start.year + (start.month - 1 + i) // 12, (start.month - 1 + i) % 12 + 1, 1)
@@ -65,6 +56,23 @@ def test_series_scales_uses_only_history_up_to_origin() -> None:
     )
     again = series_scales(later, [months[9]])
     assert again["mase_scale"].to_list() == pytest.approx([1.0])
+
+
+def test_series_scales_naive_for_short_history_seasonal_for_two_years() -> None:
+    short = pl.DataFrame(
+        {"series_id": ["s"] * 4, "sales_month": _months(4), "sales": [1.0, 3.0, 2.0, 6.0]}
+    )  # |lag-1 diffs| 2, 1, 4 -> 7/3
+    out = series_scales(short, [_months(4)[-1]])
+    assert out.row(0, named=True)["mase_scale"] == pytest.approx(7.0 / 3.0)
+    assert out["scale_kind"].to_list() == ["naive"]
+    values = [float(m % 12) for m in range(24)]  # exactly seasonal: lag-12 diffs are all 0
+    values[-1] += 12.0  # one seasonal diff of 12 over 12 diffs -> 1.0
+    long = pl.DataFrame({"series_id": ["s"] * 24, "sales_month": _months(24), "sales": values})
+    out = series_scales(long, [_months(24)[-1]])
+    assert out["mase_scale"].to_list() == pytest.approx([1.0])
+    assert out["scale_kind"].to_list() == ["seasonal"]
+    single = pl.DataFrame({"series_id": ["s"], "sales_month": _months(1), "sales": [5.0]})
+    assert series_scales(single, _months(1))["mase_scale"].to_list() == [None]
 
 
 def test_score_groups_overall_product_and_horizon() -> None:
