@@ -72,14 +72,19 @@ def fastest(runs: Iterable[Measurement]) -> Measurement:
     return min(runs, key=lambda r: r["seconds"])
 
 
-def sample_container(scale: int, prog: str = "bench") -> Path:
-    """The cached sample container at `scale`, shared by the benchmarks (generated on first use)."""
-    target = BENCH_DIR / "containers" / f"scale-{scale}"
+DEFAULT_SEED = 42  # the seed of `ingest.sample.generate`, i.e. of `just build`'s sample
+
+
+def sample_container(scale: int, prog: str = "bench", seed: int = DEFAULT_SEED) -> Path:
+    """The cached sample container at `scale` (and generator `seed`), shared by the benchmarks
+    (generated on first use)."""
+    name = f"scale-{scale}" if seed == DEFAULT_SEED else f"scale-{scale}-seed-{seed}"
+    target = BENCH_DIR / "containers" / name
     if not target.is_dir():
         from ingest.sample import generate
 
-        print(f"{prog}: generating the scale-{scale} sample container in {target}", flush=True)
-        generate(target, scale=scale)
+        print(f"{prog}: generating the {name} sample container in {target}", flush=True)
+        generate(target, scale=scale, seed=seed)
     return target
 
 
