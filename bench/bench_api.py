@@ -41,6 +41,7 @@ from measure import (
     markdown_table,
     measured_on,
     sample_container,
+    warehouse_is_current,
     write_results,
 )
 
@@ -68,7 +69,8 @@ def _log(message: str) -> None:
 def trained_home() -> Settings:
     """The bench home with a published warehouse and a promoted model (built on first use)."""
     settings = Settings.from_env({"TAMALES_HOME": str(BENCH_HOME)})
-    if settings.warehouse_path.is_file() and (settings.models_dir / "current").is_file():
+    promoted = (settings.models_dir / "current").is_file()
+    if promoted and warehouse_is_current(settings.warehouse_path):
         return settings
     from ingest.pipeline import run_ingest
     from tamales_inc.train import run_training

@@ -37,13 +37,14 @@ from measure import (
     measured_on,
     sample_container,
     scale_parser,
+    warehouse_is_current,
     write_results,
 )
 
 sys.path.insert(0, str(REPO_ROOT))
 
 from tamales_inc.backtest import DEFAULT_ORIGINS  # noqa: E402
-from tamales_inc.features import REQUIRED_COLUMNS, build_targets, read_features  # noqa: E402
+from tamales_inc.features import build_targets, read_features  # noqa: E402
 from tamales_inc.models import DEFAULT_HORIZONS, XGBoostForecaster  # noqa: E402
 from tamales_inc.report import model_table  # noqa: E402
 from tamales_inc.settings import Settings  # noqa: E402
@@ -59,36 +60,15 @@ def _run(argv: list[str], env: dict[str, str]) -> None:
         raise SystemExit(f"bench: {' '.join(argv)} failed:\n{done.stderr[-3000:]}")
 
 
-def is_current(warehouse: Path) -> bool:
-    """Whether a cached warehouse exists and its feature mart has every column training reads
-    (a warehouse built by older code is rebuilt)."""
-    if not warehouse.is_file():
-        return False
-    import duckdb
-
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        columns = {
-            row[0]
-            for row in con.execute(
-                "select column_name from information_schema.columns "
-                "where table_schema = 'marts' and table_name = 'sales_features'"
-            ).fetchall()
-        }
-    finally:
-        con.close()
-    return set(REQUIRED_COLUMNS) <= columns
-
-
 def warehouse_for(scale: int, seed: int = DEFAULT_SEED) -> Path:
     """A published warehouse at `scale` (reused from the transform benchmark or built once)."""
     shared = BENCH_DIR / "transform" / f"scale-{scale}" / "warehouse" / "tamales.duckdb"
-    if seed == DEFAULT_SEED and is_current(shared):
+    if seed == DEFAULT_SEED and warehouse_is_current(shared):
         return shared
     suffix = "" if seed == DEFAULT_SEED else f"-seed-{seed}"
     home = BENCH_DIR / "train" / f"build-scale-{scale}{suffix}"
     built = home / "warehouse" / "tamales.duckdb"
-    if is_current(built):
+    if warehouse_is_current(built):
         return built
     container = sample_container(scale, seed=seed)
     env = clean_env(TAMALES_HOME=str(home), TAMALES_SOURCE_DIR=str(container))

@@ -88,6 +88,29 @@ def sample_container(scale: int, prog: str = "bench", seed: int = DEFAULT_SEED) 
     return target
 
 
+def warehouse_is_current(warehouse: Path) -> bool:
+    """Whether a cached warehouse exists and its feature mart has every column training reads
+    (a warehouse built by older code is rebuilt)."""
+    if not warehouse.is_file():
+        return False
+    import duckdb
+
+    from tamales_inc.features import REQUIRED_COLUMNS
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        columns = {
+            row[0]
+            for row in con.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = 'marts' and table_name = 'sales_features'"
+            ).fetchall()
+        }
+    finally:
+        con.close()
+    return set(REQUIRED_COLUMNS) <= columns
+
+
 def _scale_list(text: str) -> list[int]:
     try:
         return [int(s) for s in text.split(",") if s]

@@ -226,10 +226,9 @@ class XGBoostForecaster(Forecaster):
     """One global gradient-boosted model over every series and horizon (direct strategy).
 
     Target: y_{t+h} over the series scale known at t (mean level of the last 12 months). With
-    `use_base_margin` the trees boost from a base forecast (same month last year times this
-    month's combination of seasonal naive and year-over-year scaling, `SeasonalYoYForecaster`)
-    given as base margin; by default they
-    start from a constant and the base forecast is one input among the others. Rows are weighted
+    `use_base_margin` the trees boost from the `SeasonalYoYForecaster` forecast given as base
+    margin; by default they start from a constant and that forecast is one input among the
+    others. Rows are weighted
     by scale (the loss tracks errors in sales units) and, with `recency_halflife`, by recency
     (half-life in months). Product, zone, source and calorie category are categorical features.
     Fixed rounds, no early stopping; the defaults come from `bench/tune_xgboost.py` (validation
