@@ -236,7 +236,16 @@ def test_features_for_a_month(client: TestClient, wh: duckdb.DuckDBPyConnection)
     assert body["total"] == expected.height > 0
     assert [r["series_id"] for r in body["items"]] == expected["series_id"].to_list()
     first, want = body["items"][0], expected.row(0, named=True)
-    for column in ("sales", "sales_lag_1", "rolling_mean_3", "month_weight", "months_of_history"):
+    # every column of the mart is served, under its own name
+    assert list(first) == expected.columns
+    for column in (
+        "sales",
+        "sales_lag_1",
+        "rolling_mean_3",
+        "month_weight",
+        "source_yoy_ratio",
+        "months_of_history",
+    ):
         if want[column] is None:
             assert first[column] is None
         else:
