@@ -10,14 +10,7 @@ import pytest
 
 from tamales_inc.backtest import backtest_origins, cross_validation
 from tamales_inc.features import build_targets, cut_at_origin, model_features, read_features
-from tamales_inc.models import (
-    ExerciseBaseForecaster,
-    Forecaster,
-    NaiveForecaster,
-    SeasonalNaiveForecaster,
-    SeasonalYoYForecaster,
-    XGBoostForecaster,
-)
+from tamales_inc.models import Forecaster, XGBoostForecaster, default_models
 from tamales_inc.settings import Settings
 
 HORIZONS = (1, 2, 3)
@@ -63,17 +56,7 @@ def test_changing_future_targets_changes_no_feature(features: pl.DataFrame) -> N
     )
 
 
-@pytest.mark.parametrize(
-    "model",
-    [
-        NaiveForecaster(),
-        SeasonalNaiveForecaster(),
-        ExerciseBaseForecaster(),
-        XGBoostForecaster(),
-        SeasonalYoYForecaster(),
-    ],
-    ids=lambda m: m.name,
-)
+@pytest.mark.parametrize("model", default_models(), ids=lambda m: m.name)
 def test_changing_future_targets_changes_no_past_prediction(
     features: pl.DataFrame, model: Forecaster
 ) -> None:
@@ -92,17 +75,7 @@ def test_changing_future_targets_changes_no_past_prediction(
     assert later.height > 0 and (later["y_true"] != later["y_true_changed"]).any()
 
 
-@pytest.mark.parametrize(
-    "model",
-    [
-        NaiveForecaster(),
-        SeasonalNaiveForecaster(),
-        ExerciseBaseForecaster(),
-        XGBoostForecaster(),
-        SeasonalYoYForecaster(),
-    ],
-    ids=lambda m: m.name,
-)
+@pytest.mark.parametrize("model", default_models(), ids=lambda m: m.name)
 def test_save_load_round_trip_predicts_identically(
     features: pl.DataFrame, model: Forecaster, tmp_path: Path
 ) -> None:
