@@ -192,7 +192,9 @@ def test_source_yoy_ratio_pools_the_source_series_at_t(frames: dict[str, pl.Data
     features, monthly = frames["sales_features"], frames["fct_sales_monthly"]
     pairs = monthly.join(
         _shifted(monthly, 12, "year_before"), on=[*SERIES, "sales_month"], how="inner"
-    ).filter(pl.col("sales").is_not_null() & (pl.col("year_before") > 0))
+    ).filter(
+        pl.col("sales").is_not_null() & (pl.col("n_sales_lines") > 0) & (pl.col("year_before") > 0)
+    )
     expected = pairs.group_by("source", "sales_month").agg(
         (pl.col("sales").sum() / pl.col("year_before").sum()).alias("expected_ratio")
     )

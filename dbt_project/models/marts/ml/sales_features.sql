@@ -145,13 +145,14 @@ source_yoy_ratios as (
 
     -- the source's pooled year-over-year ratio at t: its sales at t over the same series' sales a
     -- year earlier, over the series with both months (a market-wide level signal, less noisy
-    -- than any one series' ratio)
+    -- than any one series' ratio). Months without lines are left out: a zero-filled month
+    -- exists only because its series sells again later, so counting it would look ahead.
     select
         source,
         sales_month,
         sum(sales) / sum(sales_lag_12) as source_yoy_ratio
     from series_history
-    where sales is not null and sales_lag_12 > 0
+    where sales is not null and n_sales_lines > 0 and sales_lag_12 > 0
     group by source, sales_month
 
 ),
