@@ -71,7 +71,8 @@ def cross_validation(
         history = cut_at_origin(features, origin)
         model = make_model().fit(history)
         name = model.name
-        at_origin = model.predict(history, horizons).filter(pl.col("sales_month") == origin)
+        # the model keeps the history it was fitted on: the origin's rows are enough
+        at_origin = model.predict(history.filter(pl.col("sales_month") == origin), horizons)
         pieces.append(
             at_origin.join(known, on=["series_id", "target_month"], how="inner").select(
                 pl.lit(model.name).alias("model"),

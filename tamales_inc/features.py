@@ -282,17 +282,22 @@ def yoy_ratio_expr() -> pl.Expr:
     )
 
 
+def source_yoy_ratio_expr() -> pl.Expr:
+    """The mart's pooled `source_yoy_ratio`, clipped to `YOY_CLIP`."""
+    return pl.col("source_yoy_ratio").cast(pl.Float64).clip(*YOY_CLIP)
+
+
 def level_ratio_expr() -> pl.Expr:
     """The year-over-year ratio that scales last year's value: the source's pooled ratio at t
     (less noisy than one series'), else the series' own, else 1; clipped to `YOY_CLIP`."""
-    pooled = pl.col("source_yoy_ratio").cast(pl.Float64).clip(*YOY_CLIP)
-    return pl.coalesce(pooled, yoy_ratio_expr(), pl.lit(1.0)).alias("level_ratio")
+    return pl.coalesce(source_yoy_ratio_expr(), yoy_ratio_expr(), pl.lit(1.0)).alias("level_ratio")
 
 
 def base_forecast_expr() -> pl.Expr:
     """A transparent first guess of y_{t+h}: the equal-weight mean of the seasonal naive forecast
     (the same month last year) and that value times the year-over-year ratio at t, i.e.
-    y_{t+h-12} * (1 + ratio) / 2; the latest level where last year's value is unknown.
+    y_{t+h-12} * (1 + ratio) / 2; where last year's value is unknown, the month's sales (their
+    3-month mean when the month is empty).
 
     The two halves bet on opposite things (last year's level comes back; this year's level
     persists); their unweighted mean is the classic hedge of forecast combination: no weight is
@@ -341,7 +346,7 @@ def model_features(frame: pl.DataFrame) -> pl.DataFrame:
         .clip(-RATIO_CLIP, RATIO_CLIP)
         .alias("base_ratio"),
         yoy_ratio_expr(),
-        pl.col("source_yoy_ratio").cast(pl.Float64).clip(*YOY_CLIP),
+        source_yoy_ratio_expr(),
         (
             yoy_ratio_expr()
             / pl.when(pl.col("sales_lag_13") > 0)

@@ -53,10 +53,7 @@ def make_forecasts(
 
     `model` must already be fitted on `features`; `quantiles` are its conformal half-widths.
     """
-    origins = active_origins(features).select("series_id", "sales_month")
-    predicted = model.predict(features, horizons).join(
-        origins, on=["series_id", "sales_month"], how="inner"
-    )
+    predicted = model.predict(active_origins(features), horizons)
     bounded = apply_intervals(predicted.rename({"y_pred": "yhat"}), quantiles, levels=levels)
     parts = [
         bounded.select(

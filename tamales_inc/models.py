@@ -65,11 +65,13 @@ class Forecaster(ABC):
 
     Like mlforecast, `fit` keeps the series' sales history, so one mart row is enough to predict
     from (the API predicts from a single row): the values a forecast needs from earlier months
-    (the last known value, the same month a year before) are looked up in the rows given,
-    completed by that history. Saved as `history.parquet` next to `model.json`.
+    (the last known value, the same month a season before the target, the month 13 back) are
+    looked up in the rows given, completed by that history. Saved as `history.parquet` next to
+    `model.json`.
     """
 
     name: ClassVar[str]
+    season_length: int = SEASON_LENGTH
     # the model's inputs in order (mart columns, or values looked up in the kept history)
     feature_names: tuple[str, ...] = ()
 
@@ -100,37 +102,29 @@ class Forecaster(ABC):
         `y_pred` and the row's series `scale`. Only rows at or before each row are used.
         """
         prepared = prepare(features)
-        return self._predict(_expand(prepared, horizons or self.horizons), prepared)
+        return self._predict(
+            self._with_history(_expand(prepared, horizons or self.horizons), prepared)
+        )
 
     @abstractmethod
-    def _predict(self, frame: pl.DataFrame, features: pl.DataFrame) -> pl.DataFrame:
-        """Predictions for `frame` (`features` expanded per horizon) from `features` (prepared)."""
+    def _predict(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Predictions for `frame`: the rows expanded per horizon, with `last_sales` and
+        `seasonal_value` (see `_with_history`)."""
 
-    def _with_history(
-        self, frame: pl.DataFrame, features: pl.DataFrame, season_length: int = SEASON_LENGTH
-    ) -> pl.DataFrame:
+    def _with_history(self, frame: pl.DataFrame, features: pl.DataFrame) -> pl.DataFrame:
         """`frame` with `last_sales` (the latest non-NULL sales up to t: market rows can be
-        empty) and `seasonal_value`, looked up in the rows' own sales completed by the history
-        kept from `fit`."""
+        empty) and `seasonal_value`, looked up in the sales of `features` completed by the
+        history kept from `fit`."""
         own = _sales_history(features)
         kept = self.history.join(own, on=["series_id", "sales_month"], how="anti")
-        known = pl.concat([own, kept])
-        last = (
-            known.filter(pl.col("sales").is_not_null())
-            .rename({"sales": "last_sales"})
-            .sort("sales_month")
+        known = pl.concat([own, kept]).sort("series_id", "sales_month")
+        last = known.select(
+            "series_id",
+            "sales_month",
+            pl.col("sales").forward_fill().over("series_id").alias("last_sales"),
         )
-        frame = (
-            frame.drop("last_sales", strict=False)
-            .with_row_index("_row")
-            .sort("sales_month")
-            .join_asof(  # both sides sorted by month just above
-                last, on="sales_month", by="series_id", strategy="backward", check_sortedness=False
-            )
-            .sort("_row")
-            .drop("_row")
-        )
-        return attach_seasonal_value(frame, known, season_length)
+        frame = frame.join(last, on=["series_id", "sales_month"], how="left", maintain_order="left")
+        return attach_seasonal_value(frame, known, self.season_length)
 
     def save(self, path: Path) -> None:
         """Write the model to the artifact directory `path` (created if needed)."""
@@ -163,8 +157,8 @@ class NaiveForecaster(Forecaster):
     name = "naive"
     feature_names = ("sales",)
 
-    def _predict(self, frame: pl.DataFrame, features: pl.DataFrame) -> pl.DataFrame:
-        return _finish(self._with_history(frame, features), pl.col("last_sales"))
+    def _predict(self, frame: pl.DataFrame) -> pl.DataFrame:
+        return _finish(frame, pl.col("last_sales"))
 
 
 class SeasonalNaiveForecaster(Forecaster):
@@ -183,9 +177,8 @@ class SeasonalNaiveForecaster(Forecaster):
     def params(self) -> dict[str, Any]:
         return {**super().params, "season_length": self.season_length}
 
-    def _predict(self, frame: pl.DataFrame, features: pl.DataFrame) -> pl.DataFrame:
-        joined = self._with_history(frame, features, self.season_length)
-        return _finish(joined, pl.coalesce("seasonal_value", "last_sales"))
+    def _predict(self, frame: pl.DataFrame) -> pl.DataFrame:
+        return _finish(frame, pl.coalesce("seasonal_value", "last_sales"))
 
 
 class SeasonalYoYForecaster(Forecaster):
@@ -203,9 +196,8 @@ class SeasonalYoYForecaster(Forecaster):
         "rolling_mean_3",
     )
 
-    def _predict(self, frame: pl.DataFrame, features: pl.DataFrame) -> pl.DataFrame:
-        joined = self._with_history(frame, features)
-        return _finish(joined.with_columns(base_forecast_expr()), pl.col("base_forecast"))
+    def _predict(self, frame: pl.DataFrame) -> pl.DataFrame:
+        return _finish(frame.with_columns(base_forecast_expr()), pl.col("base_forecast"))
 
 
 class ExerciseBaseForecaster(Forecaster):
@@ -214,8 +206,7 @@ class ExerciseBaseForecaster(Forecaster):
     name = "exercise_base"
     feature_names = ("sales", "month_weight")
 
-    def _predict(self, frame: pl.DataFrame, features: pl.DataFrame) -> pl.DataFrame:
-        frame = self._with_history(frame, features)
+    def _predict(self, frame: pl.DataFrame) -> pl.DataFrame:
         sales = pl.col("last_sales")
         weight = pl.col("month_weight").cast(pl.Float64).fill_null(1.0)
         log_term = pl.when(sales > 0).then(sales.log()).otherwise(0.0)
@@ -340,10 +331,11 @@ class XGBoostForecaster(Forecaster):
             nthread=self.nthread,
         )
 
-    def _training_rows(self, features: pl.DataFrame) -> pl.DataFrame:
-        """Keep the history and categories of `features`; its (row, horizon) pairs with a target."""
+    def fit(self, features: pl.DataFrame) -> Self:
+        """Fit on every (row, horizon) of `features` whose target month is inside `features`:
+        label y_{t+h} / scale, rows weighted by scale and, with `recency_halflife`, by recency."""
+        super().fit(features)
         frame = prepare(features).with_columns(scale_expr())
-        self.history = _sales_history(frame)
         targets = attach_seasonal_value(build_targets(frame, self.horizons), frame)
         if targets.is_empty():
             raise ValueError("no (month, horizon) pair with a known target: history too short")
@@ -351,12 +343,7 @@ class XGBoostForecaster(Forecaster):
             name: sorted(v for v in frame[name].cast(pl.String).unique().to_list() if v is not None)
             for name in CATEGORICAL_FEATURES
         }
-        return targets
-
-    def _training_matrix(self, targets: pl.DataFrame) -> xgb.DMatrix:
-        """Label y / scale; weight by scale and, with `recency_halflife`, by recency."""
         scale = targets["scale"].to_numpy()
-        label = targets["y_target"].to_numpy() / scale
         weight = scale / scale.mean()
         if self.recency_halflife:
             last = targets["target_month"].max()
@@ -368,22 +355,15 @@ class XGBoostForecaster(Forecaster):
                 ).cast(pl.Float64)
             ).to_series()
             weight = weight * np.power(0.5, age.to_numpy() / self.recency_halflife)
-        return self._matrix(targets, label=label, weight=weight)
-
-    def _train(self, matrix: xgb.DMatrix) -> xgb.Booster:
-        return xgb.train(
+        matrix = self._matrix(targets, label=targets["y_target"].to_numpy() / scale, weight=weight)
+        self.booster = xgb.train(
             self._booster_params(), matrix, num_boost_round=self.n_estimators, verbose_eval=False
         )
-
-    def fit(self, features: pl.DataFrame) -> Self:
-        """Fit on every (row, horizon) of `features` whose target month is inside `features`."""
-        self.booster = self._train(self._training_matrix(self._training_rows(features)))
         return self
 
-    def _predict(self, frame: pl.DataFrame, features: pl.DataFrame) -> pl.DataFrame:
+    def _predict(self, frame: pl.DataFrame) -> pl.DataFrame:
         if self.booster is None:
             raise RuntimeError("XGBoostForecaster.predict called before fit")
-        frame = self._with_history(frame, features)
         ratio = self.booster.predict(self._matrix(frame))
         return _finish(
             frame.with_columns(pl.Series("ratio", ratio, dtype=pl.Float64)),
