@@ -36,6 +36,7 @@ from measure import (
     markdown_table,
     measured_on,
     sample_container,
+    sample_name,
     scale_parser,
     warehouse_is_current,
     write_results,
@@ -43,12 +44,12 @@ from measure import (
 
 sys.path.insert(0, str(REPO_ROOT))
 
-from tamales_inc.backtest import DEFAULT_ORIGINS  # noqa: E402
+from tamales_inc.backtest import DEFAULT_ORIGINS, run_backtest  # noqa: E402
 from tamales_inc.features import build_targets, read_features  # noqa: E402
-from tamales_inc.models import DEFAULT_HORIZONS, XGBoostForecaster  # noqa: E402
+from tamales_inc.models import DEFAULT_HORIZONS, XGBoostForecaster, default_models  # noqa: E402
 from tamales_inc.report import model_table  # noqa: E402
 from tamales_inc.settings import Settings  # noqa: E402
-from tamales_inc.train import TrainingResult, run_training  # noqa: E402
+from tamales_inc.train import TrainingResult, choose_champion, run_training  # noqa: E402
 
 TARGET_SECONDS = 30.0  # training + backtest at scale 1
 TARGET_RATIO = 0.8  # XGBoost WAPE / seasonal naive WAPE
@@ -65,8 +66,7 @@ def warehouse_for(scale: int, seed: int = DEFAULT_SEED) -> Path:
     shared = BENCH_DIR / "transform" / f"scale-{scale}" / "warehouse" / "tamales.duckdb"
     if seed == DEFAULT_SEED and warehouse_is_current(shared):
         return shared
-    suffix = "" if seed == DEFAULT_SEED else f"-seed-{seed}"
-    home = BENCH_DIR / "train" / f"build-scale-{scale}{suffix}"
+    home = BENCH_DIR / "train" / f"build-{sample_name(scale, seed)}"
     built = home / "warehouse" / "tamales.duckdb"
     if warehouse_is_current(built):
         return built
@@ -80,8 +80,7 @@ def warehouse_for(scale: int, seed: int = DEFAULT_SEED) -> Path:
 
 def fresh_home(scale: int, seed: int = DEFAULT_SEED) -> Settings:
     """A private TAMALES_HOME holding only a copy of the scale's published warehouse."""
-    suffix = "" if seed == DEFAULT_SEED else f"-seed-{seed}"
-    home = BENCH_DIR / "train" / f"scale-{scale}{suffix}"
+    home = BENCH_DIR / "train" / sample_name(scale, seed)
     shutil.rmtree(home, ignore_errors=True)
     (home / "warehouse").mkdir(parents=True)
     shutil.copyfile(warehouse_for(scale, seed), home / "warehouse" / "tamales.duckdb")
@@ -199,17 +198,21 @@ def accuracy_table(result: TrainingResult, predictions: pl.DataFrame) -> str:
 
 def seed_table(seeds: list[int]) -> str:
     """WAPE / seasonal naive WAPE per model on scale-1 samples of other generator seeds: the same
-    generating process (shock included) with other noise, levels and line splits."""
+    generating process (shock included) with other noise, levels and line splits. Backtest only
+    (the warehouse is read in place; nothing is registered or published)."""
     ratios: dict[str, list[float]] = {}
     champions = []
     for seed in seeds:
-        result = run_training(fresh_home(1, seed), report=False)
-        overall = result.metrics.filter(pl.col("scope") == "overall")
+        home = warehouse_for(1, seed).parents[1]  # <home>/warehouse/tamales.duckdb
+        features = read_features(Settings.from_env({"TAMALES_HOME": str(home)})).features
+        factories = {model.name: model.clone for model in default_models()}
+        metrics = run_backtest(factories, features, horizons=DEFAULT_HORIZONS).metrics
+        overall = metrics.filter(pl.col("scope") == "overall")
         wape = dict(overall.select("model", "wape").iter_rows())
         for model, value in wape.items():
             ratios.setdefault(model, []).append(value / wape["seasonal_naive"])
-        champions.append(result.champion)
-        print(f"bench: seed {seed}: champion {result.champion}", flush=True)
+        champions.append(choose_champion(metrics)[0])
+        print(f"bench: seed {seed}: champion {champions[-1]}", flush=True)
     head = ["model", *(f"seed {s}" for s in seeds), "mean"]
     rows = [
         [model, *(f"{v:.2f}" for v in values), f"{np.mean(values):.2f}"]

@@ -75,10 +75,15 @@ def fastest(runs: Iterable[Measurement]) -> Measurement:
 DEFAULT_SEED = 42  # the seed of `ingest.sample.generate`, i.e. of `just build`'s sample
 
 
+def sample_name(scale: int, seed: int = DEFAULT_SEED) -> str:
+    """`scale-<n>`, with `-seed-<k>` for a generator seed other than the default."""
+    return f"scale-{scale}" if seed == DEFAULT_SEED else f"scale-{scale}-seed-{seed}"
+
+
 def sample_container(scale: int, prog: str = "bench", seed: int = DEFAULT_SEED) -> Path:
     """The cached sample container at `scale` (and generator `seed`), shared by the benchmarks
     (generated on first use)."""
-    name = f"scale-{scale}" if seed == DEFAULT_SEED else f"scale-{scale}-seed-{seed}"
+    name = sample_name(scale, seed)
     target = BENCH_DIR / "containers" / name
     if not target.is_dir():
         from ingest.sample import generate
@@ -95,20 +100,16 @@ def warehouse_is_current(warehouse: Path) -> bool:
         return False
     import duckdb
 
-    from tamales_inc.features import REQUIRED_COLUMNS
+    from tamales_inc.features import check_columns
 
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        columns = {
-            row[0]
-            for row in con.execute(
-                "select column_name from information_schema.columns "
-                "where table_schema = 'marts' and table_name = 'sales_features'"
-            ).fetchall()
-        }
+        check_columns(con.execute("select * from marts.sales_features limit 0").pl())
+    except (duckdb.CatalogException, ValueError):
+        return False
     finally:
         con.close()
-    return set(REQUIRED_COLUMNS) <= columns
+    return True
 
 
 def _scale_list(text: str) -> list[int]:
