@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 import polars as pl
 
@@ -11,17 +10,6 @@ MONTHS: tuple[str, ...] = (
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 )  # fmt: skip
 YEAR_RANGE: tuple[int, int] = (1900, 2100)
-
-
-def is_version(text: str) -> bool:
-    """Whether `text` is a data version: a real calendar date written `yyyymmdd` (20200801)."""
-    if len(text) != 8 or not (text.isascii() and text.isdigit()):
-        return False
-    try:
-        date(int(text[:4]), int(text[4:6]), int(text[6:]))
-    except ValueError:
-        return False
-    return True
 
 
 LINEAGE_SCHEMA: dict[str, pl.DataType] = {

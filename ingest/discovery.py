@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ingest.contract import TABLES, is_version
+from ingest.contract import TABLES
+from ingest.versions import is_version
 
 if TYPE_CHECKING:
     from ingest.source import BlobInfo

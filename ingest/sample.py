@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from ingest.contract import MONTHS, is_version
+from ingest.contract import MONTHS
 from ingest.sample_catalog import (
     COUNTRY,
     OWN_PRODUCTS,
@@ -45,6 +45,7 @@ from ingest.sample_model import (
     rng_for,
     split_lines,
 )
+from ingest.versions import is_version
 
 DEFAULT_VERSIONS: tuple[str, ...] = ("20200801", "20200901")
 MAX_SCALE = 5000

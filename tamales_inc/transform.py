@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.contract import is_version
+from ingest.versions import is_version
 from tamales_inc.dbt_invocation import invoke_dbt
 from tamales_inc.export import ExportedTable, export_processed
 from tamales_inc.publish import staged_warehouse

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.contract import is_version
 from ingest.discovery import TableKey, classify, discover
 from ingest.source import BlobInfo
+from ingest.versions import is_version
 
 T = "tamales_inc/ventas_mensuales_tamales_inc/mx"
 M = "teinvento_inc/ventas_reportadas_mercado_tamales/mx"
