@@ -91,13 +91,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", type=Path, help="DuckDB file (default: the published one)")
     parser.add_argument("--max-rows", type=int, default=40, help="rows shown per result")
     args = parser.parse_args(argv)
-    try:
-        path = args.database or require_published(Settings.from_env())
-    except FileNotFoundError as error:
-        print(f"sql: error: {error}", file=sys.stderr)
-        return 1
-    if not path.is_file():  # an explicit --database
-        print(f"sql: error: no DuckDB file at {path}", file=sys.stderr)
+    if args.database is None:
+        try:
+            path = require_published(Settings.from_env())
+        except FileNotFoundError as error:
+            print(f"sql: error: {error}", file=sys.stderr)
+            return 1
+    elif args.database.is_file():
+        path = args.database
+    else:
+        print(f"sql: error: no DuckDB file at {args.database}", file=sys.stderr)
         return 1
     con = duckdb.connect(str(path), read_only=True)
     try:
