@@ -81,6 +81,8 @@ def trained_home() -> Settings:
         {"TAMALES_HOME": str(BENCH_HOME), "TAMALES_SOURCE_DIR": str(container)}
     )
     _log(f"building the sample warehouse and model in {BENCH_HOME} (first run only)")
+    # from scratch: a stale home's models/current must not survive a rebuild that fails later
+    shutil.rmtree(BENCH_HOME, ignore_errors=True)
     run_ingest(settings)
     run_transform(settings)
     run_training(settings)
@@ -181,10 +183,10 @@ class Load:
     p99_ms: float
 
     @classmethod
-    def from_latencies(cls, latencies: list[float], seconds: float, errors: int) -> Load:
-        """The summary of a run from its per-request latencies in seconds."""
+    def from_latencies(cls, what: str, latencies: list[float], seconds: float, errors: int) -> Load:
+        """The summary of the run `what` from its per-request latencies in seconds."""
         if not latencies:
-            raise SystemExit(f"bench-api: no request completed in {seconds:.1f} s")
+            raise SystemExit(f"bench-api: {what}: no request completed in {seconds:.1f} s")
         latencies = sorted(latencies)
         return cls(
             requests=len(latencies),
@@ -284,16 +286,18 @@ async def _asyncio_load(
     results = await asyncio.gather(*(worker(k) for k in range(connections)), return_exceptions=True)
     elapsed = time.perf_counter() - started
     errors += sum(isinstance(r, BaseException) for r in results)
-    return Load.from_latencies(latencies, elapsed, errors)
+    return Load.from_latencies(f"HTTP load of {paths[0]}", latencies, elapsed, errors)
 
 
 def run_in_process(
+    name: str,
     con: duckdb.DuckDBPyConnection,
     call: Callable[[duckdb.DuckDBPyConnection, int], object],
     seconds: float,
     threads: int,
 ) -> Load:
-    """`call` in a loop on `threads` threads, each with its own cursor."""
+    """`call` (the in-process twin of endpoint `name`) in a loop on `threads` threads, each with
+    its own cursor."""
     per_thread: list[list[float]] = [[] for _ in range(threads)]
     deadline = time.perf_counter() + seconds
     barrier = threading.Barrier(threads)
@@ -316,7 +320,8 @@ def run_in_process(
     for w in workers:
         w.join()
     elapsed = time.perf_counter() - started
-    return Load.from_latencies([x for xs in per_thread for x in xs], elapsed, errors=0)
+    latencies = [x for xs in per_thread for x in xs]
+    return Load.from_latencies(f"in-process {name}", latencies, elapsed, errors=0)
 
 
 def free_port() -> int:
@@ -419,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     con = connect_read_only(settings.warehouse_path)
     targets = endpoints(con)
     references = {
-        e.name: run_in_process(con, e.in_process, args.in_process_seconds, args.threads)
+        e.name: run_in_process(e.name, con, e.in_process, args.in_process_seconds, args.threads)
         for e in targets
     }
     rows: list[tuple[str, Endpoint, Load, Load]] = []
