@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
+import polars as pl
 import pytest
 
 from tamales_inc.settings import Settings
@@ -17,6 +19,15 @@ def settings_for(home: Path, **overrides: object) -> Settings:
     env = {"TAMALES_HOME": str(home)}
     env.update({k: str(v) for k, v in overrides.items()})
     return Settings.from_env(env)
+
+
+def query_warehouse(settings: Settings, sql: str) -> pl.DataFrame:
+    """Run `sql` on the published warehouse of `settings`, read-only."""
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        return con.execute(sql).pl()
+    finally:
+        con.close()
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 
@@ -17,7 +16,7 @@ from tamales_inc.forecast import active_origins
 from tamales_inc.models import SeasonalYoYForecaster
 from tamales_inc.registry import current_version, load_current, load_version
 from tamales_inc.settings import Settings
-from tests.conftest import REPO_ROOT, settings_for
+from tests.conftest import REPO_ROOT, query_warehouse, settings_for
 
 CONTRACT_COLUMNS = {
     "backtest_predictions": [
@@ -36,19 +35,11 @@ CONTRACT_COLUMNS = {
 }  # fmt: skip
 
 
-def query(settings: Settings, sql: str) -> pl.DataFrame:
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    try:
-        return con.execute(sql).pl()
-    finally:
-        con.close()
-
-
 def test_ml_tables_follow_the_contract(trained_settings: Settings) -> None:
     for table, columns in CONTRACT_COLUMNS.items():
-        got = query(trained_settings, f"select * from ml.{table} limit 0").columns
+        got = query_warehouse(trained_settings, f"select * from ml.{table} limit 0").columns
         assert got == columns, table
-    models = query(trained_settings, "select distinct model from ml.backtest_metrics")
+    models = query_warehouse(trained_settings, "select distinct model from ml.backtest_metrics")
     assert set(models["model"]) == {
         "naive",
         "seasonal_naive",
@@ -56,14 +47,14 @@ def test_ml_tables_follow_the_contract(trained_settings: Settings) -> None:
         "exercise_base",
         "xgboost",
     }
-    scopes = query(trained_settings, "select distinct scope from ml.backtest_metrics")
+    scopes = query_warehouse(trained_settings, "select distinct scope from ml.backtest_metrics")
     assert set(scopes["scope"]) == {"overall", "product", "horizon"}
 
 
 def test_backtest_uses_six_origins_and_three_horizons_with_no_future(
     trained_settings: Settings,
 ) -> None:
-    bt = query(trained_settings, "select * from ml.backtest_predictions")
+    bt = query_warehouse(trained_settings, "select * from ml.backtest_predictions")
     assert bt["origin_month"].n_unique() == 6
     assert sorted(bt["horizon"].unique().to_list()) == [1, 2, 3]
     months_ahead = (bt["sales_month"].dt.year() - bt["origin_month"].dt.year()) * 12 + (
@@ -74,10 +65,10 @@ def test_backtest_uses_six_origins_and_three_horizons_with_no_future(
 
 
 def test_champion_beats_seasonal_naive_and_is_promoted(trained_settings: Settings) -> None:
-    run = query(trained_settings, "select * from ml.model_runs order by trained_at").row(
+    run = query_warehouse(trained_settings, "select * from ml.model_runs order by trained_at").row(
         -1, named=True
     )
-    metrics = query(
+    metrics = query_warehouse(
         trained_settings,
         "select model, wape from ml.backtest_metrics where scope = 'overall' order by wape",
     )
@@ -105,7 +96,7 @@ def test_registry_metadata_and_round_trip(trained_settings: Settings) -> None:
     assert meta["feature_names"] == list(SeasonalYoYForecaster.feature_names)
     assert loaded.training_data_version == "20200901"
     assert loaded.metrics["overall"]["wape"] == pytest.approx(
-        query(trained_settings, "select wape from ml.model_runs")["wape"][-1]
+        query_warehouse(trained_settings, "select wape from ml.model_runs")["wape"][-1]
     )
     assert len(meta["warehouse_sha256"]) == 64
 
@@ -120,7 +111,7 @@ def test_registry_metadata_and_round_trip(trained_settings: Settings) -> None:
     single = loaded.predict(last.slice(3, 1))
     assert single.row(0) == batch.row(3)
     # and the same as the published horizon-1 forecast
-    published = query(
+    published = query_warehouse(
         trained_settings,
         "select source, product_id, zone_id, yhat, yhat_lower, yhat_upper from ml.forecasts "
         "where horizon = 1 and level = 0.8",
@@ -135,7 +126,7 @@ def test_registry_metadata_and_round_trip(trained_settings: Settings) -> None:
 def test_forecasts_cover_every_active_series_and_intervals_contain_the_point(
     trained_settings: Settings,
 ) -> None:
-    fc = query(trained_settings, "select * from ml.forecasts")
+    fc = query_warehouse(trained_settings, "select * from ml.forecasts")
     features = read_features(trained_settings).features
     active = active_origins(features)
     assert fc.height == active.height * 3 * 2
@@ -149,7 +140,7 @@ def test_forecasts_cover_every_active_series_and_intervals_contain_the_point(
 
 
 def test_interval_coverage_is_reported(trained_settings: Settings) -> None:
-    cov = query(trained_settings, "select * from ml.interval_coverage where horizon = 0")
+    cov = query_warehouse(trained_settings, "select * from ml.interval_coverage where horizon = 0")
     assert sorted(cov["level"].to_list()) == [0.8, 0.95]
     assert cov["n"].min() > 100
     assert ((cov["coverage"] > 0.5) & (cov["coverage"] <= 1.0)).all()
@@ -182,13 +173,13 @@ def test_second_run_appends_to_model_runs_and_gives_the_same_metrics(
 ) -> None:
     from tamales_inc.train import run_training
 
-    before = query(trained_settings, "select * from ml.backtest_metrics order by all")
+    before = query_warehouse(trained_settings, "select * from ml.backtest_metrics order by all")
     result = run_training(home_copy, report=False)
-    runs = query(home_copy, "select * from ml.model_runs order by trained_at")
+    runs = query_warehouse(home_copy, "select * from ml.model_runs order by trained_at")
     assert runs.height == 2
     assert runs["run_id"].n_unique() == 2
     assert runs["wape"][0] == runs["wape"][1]  # same seed, same data: same metrics
-    after = query(home_copy, "select * from ml.backtest_metrics order by all")
+    after = query_warehouse(home_copy, "select * from ml.backtest_metrics order by all")
     assert after.equals(before)
     assert current_version(home_copy) == result.model_version
     assert len([p for p in home_copy.models_dir.iterdir() if p.is_dir()]) == 2

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 
-import duckdb
 import polars as pl
 import pytest
 
 from tamales_inc.export import STAGING_EXPORTS
 from tamales_inc.settings import Settings
+from tests.conftest import query_warehouse
 
 ZONES = {
     "norte": "Norte",
@@ -18,14 +18,6 @@ ZONES = {
     "e-privados": "E. Privados",
     "no-definido": "No definido",
 }
-
-
-def _query(settings: Settings, sql: str) -> pl.DataFrame:
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    try:
-        return con.sql(sql).pl()
-    finally:
-        con.close()
 
 
 def _landed(settings: Settings, source: str, table: str) -> pl.DataFrame:
@@ -37,7 +29,7 @@ def _latest(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def test_fct_sales_reconciles_with_the_latest_landed_version(warehouse_settings: Settings) -> None:
-    built = _query(
+    built = query_warehouse(
         warehouse_settings,
         "select source, data_version, count(*) as n_lines, sum(sales) as sales, "
         "count(*) filter (where is_noise) as n_noise from marts.fct_sales group by all",
@@ -57,7 +49,7 @@ def test_fct_sales_reconciles_with_the_latest_landed_version(warehouse_settings:
 
 
 def test_every_sales_line_is_traceable_to_its_blob_and_line(warehouse_settings: Settings) -> None:
-    lines = _query(
+    lines = query_warehouse(
         warehouse_settings,
         "select source, blob_name, line_number, sales_line_id, sales, is_noise, is_return "
         "from marts.fct_sales",
@@ -88,7 +80,7 @@ def test_every_sales_line_is_traceable_to_its_blob_and_line(warehouse_settings: 
 
 
 def test_dim_zone_holds_the_five_zones_with_both_sources_keys(warehouse_settings: Settings) -> None:
-    zones = _query(warehouse_settings, "select * from marts.dim_zone order by zone_id")
+    zones = query_warehouse(warehouse_settings, "select * from marts.dim_zone order by zone_id")
     assert dict(zip(zones["zone_id"], zones["zone_name"], strict=True)) == ZONES
     regions = _latest(_landed(warehouse_settings, "teinvento_inc", "region_dim"))
     unnamed = regions.filter(
@@ -107,7 +99,7 @@ def test_every_tamales_inc_code_maps_to_the_tamales_inc_feed_product(
 ) -> None:
     erp = _latest(_landed(warehouse_settings, "tamales_inc", "monthly_sales"))
     feed = _latest(_landed(warehouse_settings, "teinvento_inc", "product_dim"))
-    products = _query(warehouse_settings, "select * from marts.dim_product")
+    products = query_warehouse(warehouse_settings, "select * from marts.dim_product")
     codes = (
         erp.with_columns(
             pl.col("calorie_category").replace({"Low-Calorie": "Light"}),
@@ -141,7 +133,7 @@ def test_dim_product_keeps_the_unnamed_feed_product_as_unknown(
     warehouse_settings: Settings,
 ) -> None:
     feed = _latest(_landed(warehouse_settings, "teinvento_inc", "product_dim"))
-    products = _query(warehouse_settings, "select * from marts.dim_product")
+    products = query_warehouse(warehouse_settings, "select * from marts.dim_product")
     assert products.height == feed.height  # every feed product once; ERP codes join their product
     unnamed = feed.filter(pl.col("product").is_null())
     assert unnamed.height == 1
@@ -155,9 +147,9 @@ def test_dim_product_keeps_the_unnamed_feed_product_as_unknown(
 
 
 def test_point_of_sale_grain_is_source_and_zone(warehouse_settings: Settings) -> None:
-    points = _query(warehouse_settings, "select * from marts.dim_point_of_sale")
+    points = query_warehouse(warehouse_settings, "select * from marts.dim_point_of_sale")
     assert (points["point_of_sale_id"] == points["source"] + ":" + points["zone_id"]).all()
-    lines = _query(
+    lines = query_warehouse(
         warehouse_settings, "select distinct source, zone_id, point_of_sale_id from marts.fct_sales"
     )
     assert lines.height == points.height
@@ -166,7 +158,7 @@ def test_point_of_sale_grain_is_source_and_zone(warehouse_settings: Settings) ->
 
 
 def test_monthly_fact_is_zero_filled_inside_each_span(warehouse_settings: Settings) -> None:
-    monthly = _query(warehouse_settings, "select * from marts.fct_sales_monthly")
+    monthly = query_warehouse(warehouse_settings, "select * from marts.fct_sales_monthly")
     spans = monthly.group_by("source", "product_id", "zone_id").agg(
         pl.len().alias("n"),
         pl.col("sales_month").min().alias("first"),
@@ -178,7 +170,7 @@ def test_monthly_fact_is_zero_filled_inside_each_span(warehouse_settings: Settin
     assert (spans["n"] == months + 1).all()
     filled = monthly.filter(pl.col("is_zero_filled"))
     assert (filled["sales"] == 0).all() and (filled["n_sales_lines"] == 0).all()
-    totals = _query(
+    totals = query_warehouse(
         warehouse_settings,
         "select source, count(*) as n_lines, sum(sales) as sales from marts.fct_sales group by all",
     )
@@ -189,14 +181,16 @@ def test_monthly_fact_is_zero_filled_inside_each_span(warehouse_settings: Settin
 
 
 def test_build_info_and_schemas(warehouse_settings: Settings) -> None:
-    info = _query(warehouse_settings, "select * from meta.build_info")
+    info = query_warehouse(warehouse_settings, "select * from meta.build_info")
     assert info.height == 1
-    versions = _query(warehouse_settings, "select distinct data_version from marts.fct_sales")
+    versions = query_warehouse(
+        warehouse_settings, "select distinct data_version from marts.fct_sales"
+    )
     assert info["data_version"][0] == versions["data_version"][0] == "20200901"
     from dbt.version import __version__ as dbt_version
 
     assert info["dbt_version"][0] == dbt_version
-    tables = _query(
+    tables = query_warehouse(
         warehouse_settings,
         "select table_schema, table_name, table_type from information_schema.tables",
     )
@@ -220,10 +214,11 @@ def test_processed_exports_match_the_warehouse(warehouse_settings: Settings) -> 
     for model, (source, table) in STAGING_EXPORTS.items():
         path = settings.processed_path(source, "20200901", table)
         assert path.is_file(), path
-        staged = _query(settings, f"select count(*) as n from staging.{model}")["n"][0]
+        staged = query_warehouse(settings, f"select count(*) as n from staging.{model}")["n"][0]
         assert pl.read_parquet(path).height == staged
     fct = pl.read_parquet(settings.processed_path("warehouse", "20200901", "fct_sales"))
-    assert fct.height == _query(settings, "select count(*) as n from marts.fct_sales")["n"][0]
+    counted = query_warehouse(settings, "select count(*) as n from marts.fct_sales")
+    assert fct.height == counted["n"][0]
     features = pl.read_parquet(settings.processed_path("warehouse", "20200901", "sales_features"))
     assert "target_sales_next_month" in features.columns
     leftovers = [p for p in settings.processed_dir.rglob("*") if p.name.endswith(".tmp")]
