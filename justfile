@@ -17,19 +17,19 @@ ingest *args:
 
 # Build the dbt warehouse from the landed parquet (dbt build) and publish it atomically
 transform *args:
-    python -m tamales_inc.transform "$@"
+    python -m tamales_inc.warehouse.transform "$@"
 
 # Generate the dbt docs of the published warehouse and serve them on 127.0.0.1 (default port 8080)
 docs port="8080":
-    python -m tamales_inc.docs --port {{port}}
+    python -m tamales_inc.warehouse.dbt_docs --port {{port}}
 
 # Backtest the forecasters, register and promote the champion, forecast (`just train --seed 7`)
 train *args:
-    python -m tamales_inc.train "$@"
+    python -m tamales_inc.forecasting.train "$@"
 
 # Open a read-only SQL shell on the published warehouse (`just sql -c "select ..."` runs one statement)
 sql *args:
-    python -m tamales_inc.sql_shell "$@"
+    python -m tamales_inc.warehouse.sql_shell "$@"
 
 # Write a sample container (e.g. `just sample --scale 100 --out /tmp/c`)
 sample *args:

@@ -47,7 +47,7 @@ from measure import (
 
 sys.path.insert(0, str(REPO_ROOT))
 
-from tamales_inc.settings import Settings  # noqa: E402
+from tamales_inc.core.settings import Settings  # noqa: E402
 from tamales_sales_service.db import connect_read_only, new_cursor  # noqa: E402
 from tamales_sales_service.queries import (  # noqa: E402
     ForecastQuery,
@@ -73,8 +73,8 @@ def trained_home() -> Settings:
     if promoted and warehouse_is_current(settings.warehouse_path):
         return settings
     from ingest.pipeline import run_ingest
-    from tamales_inc.train import run_training
-    from tamales_inc.transform import run_transform
+    from tamales_inc.forecasting.train import run_training
+    from tamales_inc.warehouse.transform import run_transform
 
     container = sample_container(1, prog="bench-api")
     settings = Settings.from_env(

@@ -1,4 +1,4 @@
-"""Benchmark `tamales_inc.train`: training + backtest time per scale and the accuracy table.
+"""Benchmark `tamales_inc.forecasting.train`: training + backtest time per scale, accuracy table.
 
 For each scale (default 1 and 100) a published warehouse is needed: it is copied from the
 transform benchmark's home (`data/bench/transform/scale-<n>/`) when that exists, else built once
@@ -44,12 +44,12 @@ from measure import (
 
 sys.path.insert(0, str(REPO_ROOT))
 
-from tamales_inc.backtest import DEFAULT_ORIGINS, run_backtest  # noqa: E402
-from tamales_inc.features import build_targets, read_features  # noqa: E402
-from tamales_inc.models import DEFAULT_HORIZONS, XGBoostForecaster, default_models  # noqa: E402
-from tamales_inc.report import model_table  # noqa: E402
-from tamales_inc.settings import Settings  # noqa: E402
-from tamales_inc.train import TrainingResult, choose_champion, run_training  # noqa: E402
+from tamales_inc.core.settings import Settings  # noqa: E402
+from tamales_inc.forecasting.backtest import DEFAULT_ORIGINS, run_backtest  # noqa: E402
+from tamales_inc.forecasting.features import build_targets, read_features  # noqa: E402
+from tamales_inc.forecasting.models import DEFAULT_HORIZONS, XGBoostForecaster, default_models  # noqa: E402
+from tamales_inc.forecasting.report import model_table  # noqa: E402
+from tamales_inc.forecasting.train import TrainingResult, choose_champion, run_training  # noqa: E402
 
 TARGET_SECONDS = 30.0  # training + backtest at scale 1
 TARGET_RATIO = 0.8  # XGBoost WAPE / seasonal naive WAPE
@@ -74,7 +74,7 @@ def warehouse_for(scale: int, seed: int = DEFAULT_SEED) -> Path:
     env = clean_env(TAMALES_HOME=str(home), TAMALES_SOURCE_DIR=str(container))
     print(f"bench: ingest + transform of scale {scale} into {home}", flush=True)
     _run([sys.executable, "-m", "ingest", "--quiet"], env)
-    _run([sys.executable, "-m", "tamales_inc.transform"], env)
+    _run([sys.executable, "-m", "tamales_inc.warehouse.transform"], env)
     return built
 
 

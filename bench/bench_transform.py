@@ -1,4 +1,4 @@
-"""Benchmark `python -m tamales_inc.transform` (dbt build + publish + exports) at several scales.
+"""Benchmark `python -m tamales_inc.warehouse.transform` (dbt build, publish, exports) per scale.
 
 For each scale (default 1, 100, 1000) the cached sample container (`data/bench/containers/`,
 shared with the other benchmarks) is landed once into `data/bench/transform/scale-<n>/`; the
@@ -31,8 +31,8 @@ from measure import (
     write_results,
 )
 
-from tamales_inc.settings import Settings
-from tamales_inc.transform import LANDED_TABLES, landed_versions
+from tamales_inc.core.settings import Settings
+from tamales_inc.warehouse.transform import LANDED_TABLES, landed_versions
 
 TARGET_SECONDS = 60.0
 TARGET_RSS_MB = 2048.0
@@ -78,7 +78,7 @@ def bench_scale(scale: int, repeat: int) -> dict[str, float | int | str]:
     runs = []
     for _ in range(repeat):
         env = clean_env(TAMALES_HOME=str(home))
-        runs.append(measure([sys.executable, "-m", "tamales_inc.transform"], env))
+        runs.append(measure([sys.executable, "-m", "tamales_inc.warehouse.transform"], env))
     best = fastest(runs)
     return {
         "scale": scale,

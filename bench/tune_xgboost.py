@@ -1,6 +1,7 @@
 """Choose XGBoostForecaster's hyper-parameters on validation origins before the backtest window.
 
-The reported backtest (`tamales_inc.train`) refits at the last 6 months (origins Mar-Aug 2020 for
+The reported backtest (`tamales_inc.forecasting.train`) refits at the last 6 months (origins
+Mar-Aug 2020 for
 data version 20200901) and scores horizons 1-3. To keep that number honest, this script tunes on
 the history known at the first backtest origin only: the mart is cut there (`cut_at_origin`) and
 the same rolling-origin backtest runs over the 6 origins before it (Sep 2019 - Feb 2020), scoring
@@ -25,16 +26,16 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tamales_inc.backtest import DEFAULT_ORIGINS, backtest_origins, run_backtest  # noqa: E402
-from tamales_inc.features import cut_at_origin, read_features  # noqa: E402
-from tamales_inc.models import (  # noqa: E402
+from tamales_inc.core.settings import Settings  # noqa: E402
+from tamales_inc.forecasting.backtest import DEFAULT_ORIGINS, backtest_origins, run_backtest  # noqa: E402
+from tamales_inc.forecasting.features import cut_at_origin, read_features  # noqa: E402
+from tamales_inc.forecasting.models import (  # noqa: E402
     DEFAULT_HORIZONS,
     SeasonalNaiveForecaster,
     SeasonalYoYForecaster,
     XGBoostForecaster,
 )
-from tamales_inc.report import model_table  # noqa: E402
-from tamales_inc.settings import Settings  # noqa: E402
+from tamales_inc.forecasting.report import model_table  # noqa: E402
 
 GRID: dict[str, tuple] = {  # 288 settings, about 5 minutes
     "recency_halflife": (3.0, 6.0, 12.0, None),

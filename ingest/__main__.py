@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     logging.getLogger("azure").setLevel(logging.WARNING)
     from ingest.pipeline import run_ingest
-    from tamales_inc.settings import Settings
+    from tamales_inc.core.settings import Settings
 
     try:
         settings = Settings.from_env()

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ingest.contract import TABLES
-from ingest.versions import is_version
+from tamales_inc.core.versions import is_version
 
 if TYPE_CHECKING:
     from ingest.source import BlobInfo

@@ -31,7 +31,7 @@ from ingest.manifest import (
 from ingest.parsing import empty_quarantine, parse_blob
 from ingest.progress import Progress
 from ingest.source import AzureSource, BlobInfo, Download, LocalSource, Source
-from tamales_inc.settings import Settings
+from tamales_inc.core.settings import Settings
 
 PAUSE_HOOK_ENV = "TAMALES_INGEST_PAUSE_AFTER_BLOBS"  # test hook: sleep after N parsed blobs
 

@@ -45,7 +45,7 @@ from ingest.sample_model import (
     rng_for,
     split_lines,
 )
-from ingest.versions import is_version
+from tamales_inc.core.versions import is_version
 
 DEFAULT_VERSIONS: tuple[str, ...] = ("20200801", "20200901")
 MAX_SCALE = 5000

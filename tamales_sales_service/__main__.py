@@ -8,7 +8,7 @@ import sys
 
 import uvicorn
 
-from tamales_inc.settings import Settings
+from tamales_inc.core.settings import Settings
 from tamales_sales_service.app import DEFAULT_CACHE_SIZE, create_app
 
 

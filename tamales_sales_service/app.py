@@ -10,7 +10,7 @@ import anyio.to_thread
 from litestar import Litestar
 from litestar.datastructures import State
 
-from tamales_inc.settings import Settings
+from tamales_inc.core.settings import Settings
 from tamales_sales_service.controllers.features import FeatureController
 from tamales_sales_service.controllers.forecasts import ForecastController
 from tamales_sales_service.controllers.health import HealthController

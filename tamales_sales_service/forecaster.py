@@ -7,8 +7,8 @@ import threading
 
 import polars as pl
 
-from tamales_inc.registry import CURRENT_FILE, LoadedModel, load_current
-from tamales_inc.settings import Settings
+from tamales_inc.core.settings import Settings
+from tamales_inc.forecasting.registry import CURRENT_FILE, LoadedModel, load_current
 from tamales_sales_service.db import Signature, file_signature
 
 log = logging.getLogger(__name__)
@@ -19,7 +19,7 @@ class ModelUnavailable(Exception):
 
 
 class ModelSlot:
-    """Holds `tamales_inc.registry.load_current(settings)`; `refresh()` reloads on promotion."""
+    """Holds `registry.load_current(settings)`; `refresh()` reloads on promotion."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

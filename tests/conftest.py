@@ -9,7 +9,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from tamales_inc.settings import Settings
+from tamales_inc.core.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,7 +54,7 @@ def landed_settings(tmp_path_factory: pytest.TempPathFactory, sample_container: 
 @pytest.fixture(scope="session")
 def warehouse_settings(landed_settings: Settings) -> Settings:
     """The landed home with the dbt warehouse built and published."""
-    from tamales_inc.transform import run_transform
+    from tamales_inc.warehouse.transform import run_transform
 
     run_transform(landed_settings)
     return landed_settings
@@ -63,7 +63,7 @@ def warehouse_settings(landed_settings: Settings) -> Settings:
 @pytest.fixture(scope="session")
 def trained_settings(warehouse_settings: Settings) -> Iterator[Settings]:
     """The published warehouse with the ml tables, a promoted model and forecasts."""
-    from tamales_inc.train import run_training
+    from tamales_inc.forecasting.train import run_training
 
     run_training(warehouse_settings)
     yield warehouse_settings

@@ -29,7 +29,7 @@ from ingest import source as source_module
 from ingest.errors import IngestError
 from ingest.pipeline import PAUSE_HOOK_ENV, run_ingest
 from ingest.source import AzureSource
-from tamales_inc.settings import Settings
+from tamales_inc.core.settings import Settings
 
 pytestmark = pytest.mark.azurite
 REPO_ROOT = Path(__file__).resolve().parents[2]

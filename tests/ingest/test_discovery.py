@@ -6,7 +6,7 @@ import pytest
 
 from ingest.discovery import TableKey, classify, discover
 from ingest.source import BlobInfo
-from ingest.versions import is_version
+from tamales_inc.core.versions import is_version
 
 T = "tamales_inc/ventas_mensuales_tamales_inc/mx"
 M = "teinvento_inc/ventas_reportadas_mercado_tamales/mx"

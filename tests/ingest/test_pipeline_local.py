@@ -18,7 +18,7 @@ from ingest.contract import TABLES
 from ingest.errors import IngestError
 from ingest.landing import exclusive_lock
 from ingest.pipeline import run_ingest
-from tamales_inc.settings import Settings
+from tamales_inc.core.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,7 @@ import pytest
 from ingest.errors import IngestError, redact, redact_url
 from ingest.pipeline import open_source
 from ingest.source import AzureSource, LocalSource
-from tamales_inc.settings import Settings
+from tamales_inc.core.settings import Settings
 
 SAS = (
     "sv=2020-04-08&st=2021-03-23T18%3A47%3A00Z&se=2099-03-23T18%3A47%3A00Z&sr=c&sp=rl"

@@ -7,8 +7,12 @@ from datetime import date
 import polars as pl
 import pytest
 
-from tamales_inc.intervals import apply_intervals, conformal_quantiles, interval_coverage
-from tamales_inc.train import choose_champion
+from tamales_inc.forecasting.intervals import (
+    apply_intervals,
+    conformal_quantiles,
+    interval_coverage,
+)
+from tamales_inc.forecasting.train import choose_champion
 
 
 def test_conformal_quantile_is_the_finite_sample_rank() -> None:

@@ -8,10 +8,15 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tamales_inc.backtest import backtest_origins, cross_validation
-from tamales_inc.features import build_targets, cut_at_origin, model_features, read_features
-from tamales_inc.models import Forecaster, XGBoostForecaster, default_models
-from tamales_inc.settings import Settings
+from tamales_inc.core.settings import Settings
+from tamales_inc.forecasting.backtest import backtest_origins, cross_validation
+from tamales_inc.forecasting.features import (
+    build_targets,
+    cut_at_origin,
+    model_features,
+    read_features,
+)
+from tamales_inc.forecasting.models import Forecaster, XGBoostForecaster, default_models
 
 HORIZONS = (1, 2, 3)
 

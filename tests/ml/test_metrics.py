@@ -8,7 +8,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from tamales_inc.metrics import bias, mase, rmse, score, series_scales, wape
+from tamales_inc.forecasting.metrics import bias, mase, rmse, score, series_scales, wape
 
 
 def test_wape_rmse_bias_by_hand() -> None:

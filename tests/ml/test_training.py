@@ -11,11 +11,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tamales_inc.features import read_features
-from tamales_inc.forecast import active_origins
-from tamales_inc.models import SeasonalYoYForecaster
-from tamales_inc.registry import current_version, load_current, load_version
-from tamales_inc.settings import Settings
+from tamales_inc.core.settings import Settings
+from tamales_inc.forecasting.features import read_features
+from tamales_inc.forecasting.forecast import active_origins
+from tamales_inc.forecasting.models import SeasonalYoYForecaster
+from tamales_inc.forecasting.registry import current_version, load_current, load_version
 from tests.conftest import REPO_ROOT, query_warehouse, settings_for
 
 CONTRACT_COLUMNS = {
@@ -171,7 +171,7 @@ def home_copy(trained_settings: Settings, tmp_path: Path) -> Settings:
 def test_second_run_appends_to_model_runs_and_gives_the_same_metrics(
     trained_settings: Settings, home_copy: Settings
 ) -> None:
-    from tamales_inc.train import run_training
+    from tamales_inc.forecasting.train import run_training
 
     before = query_warehouse(trained_settings, "select * from ml.backtest_metrics order by all")
     result = run_training(home_copy, report=False)
@@ -187,7 +187,7 @@ def test_second_run_appends_to_model_runs_and_gives_the_same_metrics(
 
 def test_cli_fails_cleanly_without_a_warehouse(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "tamales_inc.train", "--no-report"],
+        [sys.executable, "-m", "tamales_inc.forecasting.train", "--no-report"],
         cwd=REPO_ROOT,
         env={"TAMALES_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
         capture_output=True,

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 from litestar.testing import TestClient
 
-from tamales_inc.settings import Settings
+from tamales_inc.core.settings import Settings
 from tests.service.test_schemathesis import OPERATIONS
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 from litestar.testing import TestClient
 
-from tamales_inc.registry import current_version, load_current
-from tamales_inc.settings import Settings
+from tamales_inc.core.settings import Settings
+from tamales_inc.forecasting.registry import current_version, load_current
 
 ZONES = {"norte", "sur", "centro", "e-privados", "no-definido"}
 

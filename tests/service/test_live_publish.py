@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import httpx
 
-from tamales_inc.publish import staged_warehouse
-from tamales_inc.settings import Settings
+from tamales_inc.core.settings import Settings
+from tamales_inc.warehouse.publish import staged_warehouse
 from tests.service.conftest import copy_home
 
 NEW_VERSION = "20991231"

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from tamales_inc.settings import Settings
+from tamales_inc.core.settings import Settings
 from tamales_sales_service.app import create_app
 
 # Every operation the API documents; test_schema_lists_every_operation keeps this list honest.

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 from litestar.testing import TestClient
 
-from tamales_inc.settings import Settings
+from tamales_inc.core.settings import Settings
 from tamales_sales_service.app import create_app
 from tests.conftest import settings_for
 

@@ -7,8 +7,8 @@ import re
 import polars as pl
 import pytest
 
-from tamales_inc.export import STAGING_EXPORTS
-from tamales_inc.settings import Settings
+from tamales_inc.core.settings import Settings
+from tamales_inc.warehouse.export import STAGING_EXPORTS
 from tests.conftest import query_warehouse
 
 ZONES = {

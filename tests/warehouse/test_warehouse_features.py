@@ -6,7 +6,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from tamales_inc.settings import Settings
+from tamales_inc.core.settings import Settings
 
 SERIES = ["source", "product_id", "zone_id"]
 # SQL's sum: NULL when every value is NULL

@@ -13,16 +13,21 @@ import duckdb
 import polars as pl
 import pytest
 
-from tamales_inc.export import export_processed
-from tamales_inc.publish import (
+from tamales_inc.core.settings import Settings
+from tamales_inc.warehouse.export import export_processed
+from tamales_inc.warehouse.publish import (
     publish_lock,
     require_published,
     staged_builds,
     staged_path,
     staged_warehouse,
 )
-from tamales_inc.settings import Settings
-from tamales_inc.transform import TransformError, _carry_over_ml_tables, main, run_transform
+from tamales_inc.warehouse.transform import (
+    TransformError,
+    _carry_over_ml_tables,
+    main,
+    run_transform,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,9 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tamales_inc import docs, sql_shell
-from tamales_inc.docs import generate_docs, make_docs_server
-from tamales_inc.settings import Settings
+from tamales_inc.core.settings import Settings
+from tamales_inc.warehouse import dbt_docs as docs
+from tamales_inc.warehouse import sql_shell
+from tamales_inc.warehouse.dbt_docs import generate_docs, make_docs_server
 
 
 def test_sql_shell_runs_queries_and_refuses_writes(

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import duckdb
 
-from tamales_inc.publish import require_published
-from tamales_inc.settings import Settings
+from tamales_inc.core.settings import Settings
+from tamales_inc.warehouse.publish import require_published
 
 # staging model -> (source, table name under processed/<source>/<version>/)
 STAGING_EXPORTS: dict[str, tuple[str, str]] = {

@@ -10,8 +10,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from tamales_inc.publish import require_published
-from tamales_inc.settings import Settings
+from tamales_inc.core.settings import Settings
+from tamales_inc.warehouse.publish import require_published
 
 SERIES_KEYS: tuple[str, ...] = ("source", "product_id", "zone_id")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from tamales_inc.settings import Settings
+from tamales_inc.core.settings import Settings
 
 STAGING_DIR_NAME = ".build"
 LOCK_NAME = ".publish.lock"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from tamales_inc.features import SERIES_KEYS, prepare
-from tamales_inc.intervals import LEVELS, apply_intervals, level_tag
-from tamales_inc.models import Forecaster
+from tamales_inc.forecasting.features import SERIES_KEYS, prepare
+from tamales_inc.forecasting.intervals import LEVELS, apply_intervals, level_tag
+from tamales_inc.forecasting.models import Forecaster
 
 # Columns of `ml.forecasts` (docs/contracts.md section 4); `sales_month` is the month forecast.
 FORECAST_COLUMNS: tuple[str, ...] = (

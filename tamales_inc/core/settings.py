@@ -1,12 +1,25 @@
-"""Project settings: one frozen object read from `TAMALES_*` environment variables."""
+"""Project settings: one frozen object, the only reader of `TAMALES_*` and Azure variables."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SOURCES: tuple[str, ...] = ("tamales_inc", "teinvento_inc")
+# Every environment variable the project reads, with what it means (README's configuration table).
+ENVIRONMENT: dict[str, str] = {
+    "TAMALES_HOME": "where every stage reads and writes (default ./data)",
+    "TAMALES_BLOB_URL": "container URL with a read+list SAS token (the source, first choice)",
+    "AZURE_STORAGE_CONNECTION_STRING": "account connection string (with TAMALES_CONTAINER)",
+    "TAMALES_CONTAINER": "container name for the connection string",
+    "TAMALES_SOURCE_DIR": "a local folder laid out like the container",
+    "TAMALES_DEBUG": "1: a failing command prints its traceback",
+    "TAMALES_API_HOST": "address the API listens on (default 127.0.0.1)",
+    "TAMALES_API_PORT": "port the API listens on (default 8000)",
+    "TAMALES_DUCKDB_MEMORY_LIMIT": "DuckDB memory limit of the transform (default 1GB)",
+    "TAMALES_DBT_THREADS": "dbt threads of the transform (default 2)",
+}
 
 
 def _load_dotenv(path: Path) -> dict[str, str]:
@@ -23,18 +36,36 @@ def _load_dotenv(path: Path) -> dict[str, str]:
     return values
 
 
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _port(value: str | None, default: int) -> int:
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"TAMALES_API_PORT {value!r} is not a port number") from None
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Where every stage reads and writes; secrets are kept out of `repr`."""
+    """Where every stage reads and writes, and how; secrets are kept out of `repr`."""
 
     home: Path
     blob_url: str | None = field(default=None, repr=False)
     connection_string: str | None = field(default=None, repr=False)
     container: str | None = None
     source_dir: Path | None = None
+    debug: bool = False
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    duckdb_memory_limit: str = "1GB"
+    dbt_threads: int = 2
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Build settings from `env`, or from the process environment plus a `.env` file."""
         merged = {**_load_dotenv(Path(".env")), **os.environ} if env is None else dict(env)
         source_dir = merged.get("TAMALES_SOURCE_DIR") or None
@@ -44,6 +75,11 @@ class Settings:
             connection_string=merged.get("AZURE_STORAGE_CONNECTION_STRING") or None,
             container=merged.get("TAMALES_CONTAINER") or None,
             source_dir=Path(source_dir).resolve() if source_dir else None,
+            debug=_flag(merged.get("TAMALES_DEBUG")),
+            api_host=merged.get("TAMALES_API_HOST") or "127.0.0.1",
+            api_port=_port(merged.get("TAMALES_API_PORT"), 8000),
+            duckdb_memory_limit=merged.get("TAMALES_DUCKDB_MEMORY_LIMIT") or "1GB",
+            dbt_threads=int(merged.get("TAMALES_DBT_THREADS") or 2),
         )
 
     @property
@@ -82,6 +118,10 @@ class Settings:
     def reports_dir(self) -> Path:
         return self.home / "reports"
 
+    @property
+    def dbt_dir(self) -> Path:
+        return self.home / "dbt"
+
     def raw_path(self, source: str, version: str, table: str) -> Path:
         return self.raw_dir / source / version / f"{table}.parquet"
 
@@ -90,3 +130,11 @@ class Settings:
 
     def processed_path(self, source: str, version: str, table: str) -> Path:
         return self.processed_dir / source / version / f"{table}.parquet"
+
+
+def debug_enabled() -> bool:
+    """Whether TAMALES_DEBUG asks failing commands for their traceback."""
+    try:
+        return Settings.from_env().debug
+    except ValueError:
+        return False

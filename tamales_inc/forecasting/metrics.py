@@ -7,7 +7,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from tamales_inc.features import history_lookup
+from tamales_inc.forecasting.features import history_lookup
 
 # A series gets the seasonal MASE scale once it holds two full seasons of months; shorter
 # histories use the naive (lag-1) scale.

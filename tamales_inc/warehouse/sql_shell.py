@@ -8,8 +8,8 @@ from pathlib import Path
 
 import duckdb
 
-from tamales_inc.publish import require_published
-from tamales_inc.settings import Settings
+from tamales_inc.core.settings import Settings
+from tamales_inc.warehouse.publish import require_published
 
 HELP = """Statements end with `;`. Commands: .tables  .schema <table>  .help  .quit
 The warehouse is opened read-only: schemas staging, marts, meta, ml."""
@@ -82,9 +82,9 @@ def repl(con: duckdb.DuckDBPyConnection, max_rows: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """CLI: `python -m tamales_inc.sql_shell [-c SQL] [--database PATH]`."""
+    """CLI: `python -m tamales_inc.warehouse.sql_shell [-c SQL] [--database PATH]`."""
     parser = argparse.ArgumentParser(
-        prog="python -m tamales_inc.sql_shell",
+        prog="python -m tamales_inc.warehouse.sql_shell",
         description="Read-only SQL shell on the published warehouse.",
     )
     parser.add_argument("-c", "--command", help="run one statement and exit")

@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 import xgboost as xgb
 
-from tamales_inc.features import (
+from tamales_inc.forecasting.features import (
     CATEGORICAL_FEATURES,
     FEATURE_NAMES,
     SERIES_KEYS,
@@ -23,7 +23,7 @@ from tamales_inc.features import (
     scale_expr,
     stack_horizons,
 )
-from tamales_inc.metrics import SEASON_LENGTH
+from tamales_inc.forecasting.metrics import SEASON_LENGTH
 
 DEFAULT_HORIZONS: tuple[int, ...] = (1, 2, 3)
 MODEL_FILE = "model.json"

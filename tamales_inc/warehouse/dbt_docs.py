@@ -10,9 +10,9 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from tamales_inc.dbt_invocation import dbt_target_dir, invoke_dbt
-from tamales_inc.publish import require_published
-from tamales_inc.settings import Settings
+from tamales_inc.core.settings import Settings
+from tamales_inc.warehouse.dbt import dbt_target_dir, invoke_dbt
+from tamales_inc.warehouse.publish import require_published
 
 DEFAULT_PORT = 8080
 DOCS_FILES = ("index.html", "manifest.json", "catalog.json")
@@ -71,9 +71,9 @@ def make_docs_server(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """CLI: `python -m tamales_inc.docs [--port 8080] [--no-serve]`."""
+    """CLI: `python -m tamales_inc.warehouse.dbt_docs [--port 8080] [--no-serve]`."""
     parser = argparse.ArgumentParser(
-        prog="python -m tamales_inc.docs",
+        prog="python -m tamales_inc.warehouse.dbt_docs",
         description="Generate the dbt docs of the published warehouse and serve them locally.",
     )
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port on 127.0.0.1")

@@ -17,25 +17,25 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from tamales_inc.backtest import (
+from tamales_inc.core.settings import Settings
+from tamales_inc.forecasting.backtest import (
     DEFAULT_ORIGINS,
     PREDICTION_TABLE_COLUMNS,
     BacktestResult,
     run_backtest,
 )
-from tamales_inc.features import FeatureSnapshot, file_sha256, read_features
-from tamales_inc.forecast import FORECAST_COLUMNS, make_forecasts
-from tamales_inc.intervals import LEVELS, conformal_quantiles, interval_coverage
-from tamales_inc.metrics import METRIC_COLUMNS
-from tamales_inc.models import (
+from tamales_inc.forecasting.features import FeatureSnapshot, file_sha256, read_features
+from tamales_inc.forecasting.forecast import FORECAST_COLUMNS, make_forecasts
+from tamales_inc.forecasting.intervals import LEVELS, conformal_quantiles, interval_coverage
+from tamales_inc.forecasting.metrics import METRIC_COLUMNS
+from tamales_inc.forecasting.models import (
     DEFAULT_HORIZONS,
     XGBoostForecaster,
     default_models,
 )
-from tamales_inc.publish import staged_warehouse
-from tamales_inc.registry import new_version, promote, save_version
-from tamales_inc.report import write_report
-from tamales_inc.settings import Settings
+from tamales_inc.forecasting.registry import new_version, promote, save_version
+from tamales_inc.forecasting.report import write_report
+from tamales_inc.warehouse.publish import staged_warehouse
 
 DEFAULT_SEED = 42
 THREADS = 2
@@ -348,7 +348,7 @@ def run_training(
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m tamales_inc.train",
+        prog="python -m tamales_inc.forecasting.train",
         description="Backtest the forecasters on the published warehouse, register and promote "
         "the champion, write forecasts and the report.",
     )

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.versions import is_version
-from tamales_inc.dbt_invocation import invoke_dbt
-from tamales_inc.export import ExportedTable, export_processed
-from tamales_inc.publish import staged_warehouse
-from tamales_inc.settings import Settings
+from tamales_inc.core.settings import Settings
+from tamales_inc.core.versions import is_version
+from tamales_inc.warehouse.dbt import invoke_dbt
+from tamales_inc.warehouse.export import ExportedTable, export_processed
+from tamales_inc.warehouse.publish import staged_warehouse
 
 # landed tables the dbt sources read: (source, table)
 LANDED_TABLES: tuple[tuple[str, str], ...] = (
@@ -200,9 +200,9 @@ def run_transform(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """CLI: `python -m tamales_inc.transform [--data-version yyyymmdd] [--no-export]`."""
+    """CLI: `python -m tamales_inc.warehouse.transform [--data-version yyyymmdd] [--no-export]`."""
     parser = argparse.ArgumentParser(
-        prog="python -m tamales_inc.transform",
+        prog="python -m tamales_inc.warehouse.transform",
         description="Build the dbt warehouse from the landed parquet and publish it atomically.",
     )
     parser.add_argument(

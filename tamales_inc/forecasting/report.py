@@ -14,8 +14,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import polars as pl  # noqa: E402
 
-from tamales_inc.intervals import level_tag  # noqa: E402
-from tamales_inc.metrics import METRIC_COLUMNS  # noqa: E402
+from tamales_inc.forecasting.intervals import level_tag  # noqa: E402
+from tamales_inc.forecasting.metrics import METRIC_COLUMNS  # noqa: E402
 
 REPORT_FILE = "README.md"
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import polars as pl
 
-from tamales_inc.features import SERIES_KEYS
-from tamales_inc.intervals import LEVELS, apply_intervals, level_tag
-from tamales_inc.models import Forecaster
-from tamales_inc.settings import Settings
+from tamales_inc.core.settings import Settings
+from tamales_inc.forecasting.features import SERIES_KEYS
+from tamales_inc.forecasting.intervals import LEVELS, apply_intervals, level_tag
+from tamales_inc.forecasting.models import Forecaster
 
 METADATA_FILE = "metadata.json"
 INTERVALS_FILE = "intervals.json"

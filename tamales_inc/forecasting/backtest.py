@@ -9,9 +9,9 @@ from datetime import date
 
 import polars as pl
 
-from tamales_inc.features import SERIES_KEYS, actuals, cut_at_origin, month_after
-from tamales_inc.metrics import score, series_scales
-from tamales_inc.models import Forecaster
+from tamales_inc.forecasting.features import SERIES_KEYS, actuals, cut_at_origin, month_after
+from tamales_inc.forecasting.metrics import score, series_scales
+from tamales_inc.forecasting.models import Forecaster
 
 DEFAULT_ORIGINS = 6
 

@@ -1,0 +1,130 @@
+"""The command-line convention every entry point follows.
+
+- `--help` explains the command, its options and these exit codes: 0 ok, 1 failed, 2 bad usage,
+  130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
+- A failure is one line on stderr, `<command>: error: <what failed, where, what to do next>`;
+  `TAMALES_DEBUG=1` adds the traceback.
+- Progress goes through `logging` to stderr as `<command>: <message>` (`--quiet` keeps warnings
+  only, `--verbose` adds debug lines); the command's summary is its last line on stdout. Library
+  code logs; it never prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import logging
+import signal
+import sys
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+
+from tamales_inc.core.errors import TamalesError, UsageError, one_line
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
+EXIT_CODES = (
+    "exit codes: 0 ok, 1 failed (one line on stderr; TAMALES_DEBUG=1 for a traceback), "
+    "2 bad usage, 130 interrupted, 143 terminated"
+)
+QUIET_LOGGERS = ("azure", "urllib3", "asyncio", "numba", "matplotlib", "cmdstanpy")
+_OS_ADVICE = {
+    errno.ENOSPC: "no space left on the device; free some space (`just gc --apply`) and rerun",
+    errno.EDQUOT: "disk quota exceeded; free some space and rerun",
+    errno.EROFS: "the file system is read-only; set TAMALES_HOME to a writable folder",
+    errno.EACCES: "permission denied; set TAMALES_HOME to a folder you can write, or fix its owner",
+    errno.EPERM: "operation not permitted; set TAMALES_HOME to a folder you can write",
+}
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C so the same clean-up runs."""
+
+
+def make_parser(prog: str, description: str, **kwargs: object) -> argparse.ArgumentParser:
+    """An argument parser with the shared `--quiet` / `--verbose` options and the exit codes."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=description,
+        epilog=EXIT_CODES,
+        **kwargs,  # type: ignore[arg-type]
+    )
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    output.add_argument("-v", "--verbose", action="store_true", help="debug lines too")
+    return parser
+
+
+def configure_logging(name: str, *, quiet: bool = False, verbose: bool = False) -> None:
+    """Log to stderr as `<name>: <message>`, INFO by default."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(f"{name}: %(message)s"))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
+    for noisy in QUIET_LOGGERS:
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def describe(exc: BaseException) -> str:
+    """One line for a failure: the message of a TamalesError, the file and advice for an OS error,
+    else the type and first line of the message."""
+    if isinstance(exc, TamalesError):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.errno is not None:
+        where = f" ({exc.filename})" if exc.filename else ""
+        advice = _OS_ADVICE.get(exc.errno, exc.strerror or type(exc).__name__)
+        return one_line(f"{exc.strerror or type(exc).__name__}{where}: {advice}")
+    text = str(exc).strip().splitlines()
+    return one_line(f"{type(exc).__name__}: {text[0] if text else 'no message'}")
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    def handler(signum: int, frame: object) -> None:
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (e.g. called from a test runner thread)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run_command(
+    prog: str,
+    parser: argparse.ArgumentParser,
+    command: Callable[[argparse.Namespace], int | None],
+    argv: Sequence[str] | None = None,
+) -> int:
+    """Parse `argv`, set up logging and run `command(args)` under the convention; the exit code."""
+    args = parser.parse_args(argv)  # exits 2 on bad usage, 0 on --help
+    configure_logging(
+        prog, quiet=getattr(args, "quiet", False), verbose=getattr(args, "verbose", False)
+    )
+    log = logging.getLogger(prog)
+    try:
+        with _sigterm_as_interrupt():
+            code = command(args)
+    except Terminated:
+        log.error("terminated; nothing half-written was published, rerun to finish")
+        return EXIT_TERMINATED
+    except KeyboardInterrupt:
+        log.error("interrupted; nothing half-written was published, rerun to finish")
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one line
+        from tamales_inc.core.settings import debug_enabled
+
+        if debug_enabled():
+            traceback.print_exc()
+        print(f"{prog}: error: {describe(exc)}", file=sys.stderr, flush=True)
+        if not isinstance(exc, TamalesError | OSError) and not debug_enabled():
+            print(f"{prog}: (set TAMALES_DEBUG=1 for a traceback)", file=sys.stderr, flush=True)
+        return EXIT_USAGE if isinstance(exc, UsageError) else EXIT_FAILED
+    return EXIT_OK if code is None else code
