@@ -46,8 +46,9 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from tamales_inc.core.settings import Settings  # noqa: E402
 from tamales_inc.forecasting.backtest import DEFAULT_ORIGINS, run_backtest  # noqa: E402
-from tamales_inc.forecasting.features import build_targets, read_features  # noqa: E402
+from tamales_inc.forecasting.data import read_features  # noqa: E402
 from tamales_inc.forecasting.models import DEFAULT_HORIZONS, XGBoostForecaster, default_models  # noqa: E402
+from tamales_inc.forecasting.models.xgboost import training_rows  # noqa: E402
 from tamales_inc.forecasting.report import model_table  # noqa: E402
 from tamales_inc.forecasting.train import TrainingResult, choose_champion, run_training  # noqa: E402
 
@@ -92,12 +93,12 @@ def bare_fit_seconds(settings: Settings) -> float:
     import xgboost as xgb
 
     features = read_features(settings).features
-    rows = build_targets(features, DEFAULT_HORIZONS).height
+    rows = training_rows(features, DEFAULT_HORIZONS).height
     model = XGBoostForecaster()
     rng = np.random.default_rng(0)
     data = rng.normal(size=(rows, len(model.feature_names)))
     matrix = xgb.DMatrix(data, label=rng.normal(size=rows), nthread=model.nthread)
-    params = {k: v for k, v in model._booster_params().items() if k != "max_cat_to_onehot"}
+    params = {k: v for k, v in model.booster_params().items() if k != "max_cat_to_onehot"}
     started = time.perf_counter()
     xgb.train(params, matrix, num_boost_round=model.n_estimators)
     return time.perf_counter() - started

@@ -100,7 +100,7 @@ def warehouse_is_current(warehouse: Path) -> bool:
         return False
     import duckdb
 
-    from tamales_inc.forecasting.features import check_columns
+    from tamales_inc.forecasting.data import check_columns
 
     con = duckdb.connect(str(warehouse), read_only=True)
     try:

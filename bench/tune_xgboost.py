@@ -22,13 +22,12 @@ import sys
 import time
 from pathlib import Path
 
-import polars as pl
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tamales_inc.core.settings import Settings  # noqa: E402
 from tamales_inc.forecasting.backtest import DEFAULT_ORIGINS, backtest_origins, run_backtest  # noqa: E402
-from tamales_inc.forecasting.features import cut_at_origin, read_features  # noqa: E402
+from tamales_inc.forecasting.data import read_features  # noqa: E402
+from tamales_inc.forecasting.metrics import overall_metric  # noqa: E402
 from tamales_inc.forecasting.models import (  # noqa: E402
     DEFAULT_HORIZONS,
     SeasonalNaiveForecaster,
@@ -36,13 +35,14 @@ from tamales_inc.forecasting.models import (  # noqa: E402
     XGBoostForecaster,
 )
 from tamales_inc.forecasting.report import model_table  # noqa: E402
+from tamales_inc.forecasting.targets import cut_at_origin  # noqa: E402
 
 GRID: dict[str, tuple] = {  # 288 settings, about 5 minutes
     "recency_halflife": (3.0, 6.0, 12.0, None),
     "max_depth": (2, 3, 4),
     "n_estimators": (100, 200, 400),
     "learning_rate": (0.05, 0.1),
-    # boost from the transparent base forecast (`features.base_forecast_expr`) or from a constant
+    # boost from the transparent base forecast (`inputs.base_forecast_expr`) or from a constant
     "use_base_margin": (True, False),
     # squared error, or absolute error (the L1 loss WAPE scores)
     "objective": ("reg:squarederror", "reg:absoluteerror"),
@@ -53,11 +53,6 @@ def settings_grid() -> list[dict]:
     """Every combination of `GRID`, smaller models (depth, rounds, eta) first within a half-life."""
     keys = list(GRID)
     return [dict(zip(keys, values, strict=True)) for values in itertools.product(*GRID.values())]
-
-
-def overall(metrics: pl.DataFrame, model: str, column: str = "wape") -> float:
-    row = metrics.filter((pl.col("model") == model) & (pl.col("scope") == "overall"))
-    return float(row[column][0])
 
 
 def describe(params: dict) -> str:
@@ -93,8 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         horizons=horizons,
         n_origins=opts.origins,
     )
-    val_sn = overall(baseline.metrics, "seasonal_naive")
-    val_yoy = overall(baseline.metrics, "seasonal_yoy")
+    val_sn = overall_metric(baseline.metrics, "seasonal_naive")
+    val_yoy = overall_metric(baseline.metrics, "seasonal_yoy")
     print(
         f"tune: validation seasonal naive WAPE {val_sn:.4f}, seasonal_yoy {val_yoy:.4f} "
         f"({val_yoy / val_sn:.3f}x)"
@@ -108,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             return XGBoostForecaster(horizons=horizons, **params)
 
         bt = run_backtest({"xgboost": make}, known, horizons=horizons, n_origins=opts.origins)
-        wape = overall(bt.metrics, "xgboost")
+        wape = overall_metric(bt.metrics, "xgboost")
         results.append((wape, params))
         print(
             f"  {describe(params)}  validation WAPE {wape:.4f} ({wape / val_sn:.3f}x)", flush=True

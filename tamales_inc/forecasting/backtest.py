@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -9,23 +10,15 @@ from datetime import date
 
 import polars as pl
 
-from tamales_inc.forecasting.features import SERIES_KEYS, actuals, cut_at_origin, month_after
+from tamales_inc.core.months import month_after
+from tamales_inc.forecasting.data import SERIES_KEYS
 from tamales_inc.forecasting.metrics import score, series_scales
 from tamales_inc.forecasting.models import Forecaster
+from tamales_inc.forecasting.targets import actuals, cut_at_origin
 
 DEFAULT_ORIGINS = 6
 
-# Columns of `ml.backtest_predictions` (docs/contracts.md section 4); `sales_month` is the
-# month forecast, `origin_month` the last month the model saw.
-PREDICTION_TABLE_COLUMNS: tuple[str, ...] = (
-    "model",
-    "origin_month",
-    *SERIES_KEYS,
-    "sales_month",
-    "horizon",
-    "y_true",
-    "y_pred",
-)
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -61,8 +54,8 @@ def cross_validation(
 ) -> pl.DataFrame:
     """Refit a fresh model at each origin on the history cut there; forecast from the origin.
 
-    Returns one row per (origin, series, horizon) whose actual exists: model, origin_month,
-    series keys, sales_month (the month forecast), horizon, y_true, y_pred, series_id, scale.
+    Returns one row per (origin, series, horizon) whose actual exists: the columns of
+    `ml.backtest_predictions` (sales_month is the month forecast), then series_id and scale.
     """
     known = actuals(features)
     pieces = []
@@ -97,9 +90,9 @@ def run_backtest(
     *,
     horizons: tuple[int, ...],
     n_origins: int = DEFAULT_ORIGINS,
-    log: Callable[[str], None] | None = None,
 ) -> BacktestResult:
-    """Backtest every model on the same origins and score them the same way."""
+    """Backtest every model on the same origins and score them the same way (`predictions` also
+    carry `scale` and `mase_scale`)."""
     origins = backtest_origins(features, n_origins)
     scales = series_scales(features, origins)
     frames, seconds = [], {}
@@ -107,8 +100,7 @@ def run_backtest(
         started = time.perf_counter()
         frames.append(cross_validation(factory, features, origins, horizons))
         seconds[name] = time.perf_counter() - started
-        if log:
-            log(f"backtest {name}: {len(origins)} origins in {seconds[name]:.2f} s")
+        log.info("backtest %s: %d origins in %.2f s", name, len(origins), seconds[name])
     predictions = (
         pl.concat(frames)
         .join(scales, on=["series_id", "origin_month"], how="left")

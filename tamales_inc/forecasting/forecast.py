@@ -4,21 +4,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from tamales_inc.forecasting.features import SERIES_KEYS, prepare
+from tamales_inc.forecasting.data import SERIES_KEYS, prepare
 from tamales_inc.forecasting.intervals import LEVELS, apply_intervals, level_tag
 from tamales_inc.forecasting.models import Forecaster
-
-# Columns of `ml.forecasts` (docs/contracts.md section 4); `sales_month` is the month forecast.
-FORECAST_COLUMNS: tuple[str, ...] = (
-    *SERIES_KEYS,
-    "sales_month",
-    "horizon",
-    "yhat",
-    "yhat_lower",
-    "yhat_upper",
-    "level",
-    "model_version",
-)
+from tamales_inc.forecasting.tables import FORECASTS
 
 
 def active_origins(features: pl.DataFrame) -> pl.DataFrame:
@@ -49,7 +38,8 @@ def make_forecasts(
     model_version: str,
     levels: tuple[float, ...] = LEVELS,
 ) -> pl.DataFrame:
-    """`ml.forecasts` rows: per active series, horizon and level, yhat with its interval.
+    """`ml.forecasts` rows: per active series, horizon and level, yhat with its interval
+    (`sales_month` is the month forecast).
 
     `model` must already be fitted on `features`; `quantiles` are its conformal half-widths.
     """
@@ -59,7 +49,7 @@ def make_forecasts(
         bounded.select(
             *SERIES_KEYS,
             pl.col("target_month").alias("sales_month"),
-            pl.col("horizon").cast(pl.Int32),
+            "horizon",
             "yhat",
             pl.col(f"yhat_lower_{level_tag(level)}").alias("yhat_lower"),
             pl.col(f"yhat_upper_{level_tag(level)}").alias("yhat_upper"),
@@ -68,4 +58,4 @@ def make_forecasts(
         )
         for level in levels
     ]
-    return pl.concat(parts).sort(*SERIES_KEYS, "sales_month", "level")
+    return FORECASTS.conform(pl.concat(parts).sort(*SERIES_KEYS, "sales_month", "level"))

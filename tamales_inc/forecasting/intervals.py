@@ -7,7 +7,16 @@ import math
 import numpy as np
 import polars as pl
 
+from tamales_inc.forecasting.tables import INTERVAL_COVERAGE
+
 LEVELS: tuple[float, ...] = (0.8, 0.95)
+
+# `ml.interval_coverage` but the model's version and name, which the training run adds.
+COVERAGE_SCHEMA: dict[str, pl.DataType] = {
+    name: dtype
+    for name, dtype in INTERVAL_COVERAGE.schema.items()
+    if name not in ("model_version", "model_name")
+}
 
 
 def level_tag(level: float) -> str:
@@ -91,7 +100,8 @@ def interval_coverage(
     """Out-of-sample coverage by leave-one-origin-out: intervals for each origin are calibrated
     on the other origins' residuals, then checked against that origin's actuals.
 
-    Returns (horizon, level, coverage, n, mean_width) plus an `all` row per level (horizon 0).
+    Returns `COVERAGE_SCHEMA` (horizon, level, coverage, n, relative_width: total width over
+    total |actual|) per horizon, plus an `all` row per level (horizon 0).
     """
     scored = _scaled_residuals(predictions)
     origins = scored["origin_month"].unique().sort().to_list()
@@ -117,15 +127,8 @@ def interval_coverage(
                     pl.col("y_true").abs().alias("abs_y"),
                 )
             )
-    schema = {
-        "horizon": pl.Int32,
-        "level": pl.Float64,
-        "coverage": pl.Float64,
-        "n": pl.Int64,
-        "relative_width": pl.Float64,
-    }
     if not checked:
-        return pl.DataFrame(schema=schema)
+        return pl.DataFrame(schema=COVERAGE_SCHEMA)
     allrows = pl.concat(checked)
 
     def summarise(frame: pl.DataFrame, by: list[str]) -> pl.DataFrame:
@@ -137,8 +140,9 @@ def interval_coverage(
 
     per_horizon = summarise(allrows, ["horizon", "level"])
     overall = summarise(allrows, ["level"]).with_columns(pl.lit(0, dtype=pl.Int32).alias("horizon"))
+    columns = list(COVERAGE_SCHEMA)
     return (
-        pl.concat([per_horizon.select(schema.keys()), overall.select(schema.keys())])
-        .cast(schema)
+        pl.concat([per_horizon.select(columns), overall.select(columns)])
+        .cast(COVERAGE_SCHEMA)
         .sort("level", "horizon")
     )

@@ -7,12 +7,10 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from tamales_inc.forecasting.features import history_lookup
+from tamales_inc.forecasting.tables import BACKTEST_METRICS
+from tamales_inc.forecasting.targets import SEASON_LENGTH, history_lookup
 
-# A series gets the seasonal MASE scale once it holds two full seasons of months; shorter
-# histories use the naive (lag-1) scale.
-SEASON_LENGTH = 12
-
+# The metrics of every scope (the last columns of `ml.backtest_metrics`).
 METRIC_COLUMNS: tuple[str, ...] = ("wape", "mase", "rmse", "bias", "n")
 
 
@@ -61,8 +59,8 @@ def series_scales(
     features: pl.DataFrame, origins: list[date], season_length: int = SEASON_LENGTH
 ) -> pl.DataFrame:
     """MASE scale per series and origin, from the history up to that origin only: the mean
-    absolute lag-12 difference when the series has two seasons of history, else the lag-1 one
-    (differences are taken between calendar months; a missing month drops its pairs).
+    absolute lag-12 difference once the series holds two full seasons of months, else the
+    lag-1 one (differences are taken between calendar months; a missing month drops its pairs).
 
     Returns (series_id, origin_month, mase_scale, scale_kind) with kind `seasonal` or `naive`.
     """
@@ -100,6 +98,12 @@ def series_scales(
     return pl.concat(frames)
 
 
+def overall_metric(metrics: pl.DataFrame, model: str, column: str = "wape") -> float:
+    """`model`'s overall value of `column` in `score`'s rows (NaN when the model is absent)."""
+    row = metrics.filter((pl.col("model") == model) & (pl.col("scope") == "overall"))
+    return float(row[column][0]) if row.height else float("nan")
+
+
 def _score_group(frame: pl.DataFrame) -> dict[str, float | int]:
     t = frame["y_true"].to_numpy()
     p = frame["y_pred"].to_numpy()
@@ -134,14 +138,4 @@ def score(predictions: pl.DataFrame) -> pl.DataFrame:
                 rows.append(
                     {"model": model, "scope": scope, "scope_value": value, **_score_group(part)}
                 )
-    schema = {
-        "model": pl.String,
-        "scope": pl.String,
-        "scope_value": pl.String,
-        "wape": pl.Float64,
-        "mase": pl.Float64,
-        "rmse": pl.Float64,
-        "bias": pl.Float64,
-        "n": pl.Int64,
-    }
-    return pl.DataFrame(rows, schema=schema).sort("model", "scope", "scope_value")
+    return pl.DataFrame(rows, schema=BACKTEST_METRICS.schema).sort("model", "scope", "scope_value")

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -13,8 +10,9 @@ from typing import Any
 
 import polars as pl
 
+from tamales_inc.core.files import atomic_output, write_text_atomic
 from tamales_inc.core.settings import Settings
-from tamales_inc.forecasting.features import SERIES_KEYS
+from tamales_inc.forecasting.data import SERIES_KEYS
 from tamales_inc.forecasting.intervals import LEVELS, apply_intervals, level_tag
 from tamales_inc.forecasting.models import Forecaster
 
@@ -38,12 +36,6 @@ def new_version(settings: Settings, trained_at: datetime, model_name: str) -> st
     return version
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def save_version(
     settings: Settings,
     version: str,
@@ -56,12 +48,10 @@ def save_version(
     The directory is assembled under a temporary name and renamed into place, so a version
     directory is either complete or absent.
     """
-    settings.models_dir.mkdir(parents=True, exist_ok=True)
     target = settings.models_dir / version
     if target.exists():
         raise FileExistsError(f"model version {version} already exists at {target}")
-    tmp = settings.models_dir / f".{version}.{uuid.uuid4().hex[:8]}.tmp"
-    try:
+    with atomic_output(target) as tmp:
         model.save(tmp)
         (tmp / INTERVALS_FILE).write_text(
             json.dumps(quantiles.to_dicts(), indent=2, sort_keys=True), encoding="utf-8"
@@ -69,10 +59,6 @@ def save_version(
         (tmp / METADATA_FILE).write_text(
             json.dumps(metadata, indent=2, sort_keys=True, default=str), encoding="utf-8"
         )
-        os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return target
 
 
@@ -80,7 +66,7 @@ def promote(settings: Settings, version: str) -> None:
     """Point `models/current` at an existing version (atomic replace of a one-line file)."""
     if not (settings.models_dir / version / METADATA_FILE).is_file():
         raise FileNotFoundError(f"no model version {version} under {settings.models_dir}")
-    _write_text_atomic(settings.models_dir / CURRENT_FILE, version + "\n")
+    write_text_atomic(settings.models_dir / CURRENT_FILE, version + "\n")
 
 
 def current_version(settings: Settings) -> str | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import re
+import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,15 @@ from tamales_inc.forecasting.intervals import level_tag  # noqa: E402
 from tamales_inc.forecasting.metrics import METRIC_COLUMNS  # noqa: E402
 
 REPORT_FILE = "README.md"
+IMPORTANCE_FILE = "feature_importance.png"
+
+
+@dataclass(frozen=True)
+class FeatureImportance:
+    """Total gain per input of one fitted model, and a title saying which model that is."""
+
+    gain: dict[str, float]
+    title: str
 
 
 def _slug(text: str) -> str:
@@ -130,15 +141,15 @@ def _plot_product(
     plt.close(fig)
 
 
-def _plot_importance(path: Path, importance: dict[str, float], top: int = 20) -> None:
-    ranked = sorted(importance.items(), key=lambda kv: kv[1], reverse=True)[:top]
-    total = sum(v for _, v in importance.items()) or 1.0
+def _plot_importance(path: Path, importance: FeatureImportance, top: int = 20) -> None:
+    ranked = sorted(importance.gain.items(), key=lambda kv: kv[1], reverse=True)[:top]
+    total = sum(importance.gain.values()) or 1.0
     names = [k for k, _ in ranked][::-1]
     values = [v / total for _, v in ranked][::-1]
     fig, ax = plt.subplots(figsize=(7, 0.3 * len(names) + 1.2))
     ax.barh(names, values, color="tab:green")
     ax.set_xlabel("share of total gain")
-    ax.set_title("XGBoost feature importance (final fit)")
+    ax.set_title(textwrap.fill(importance.title, 60), fontsize=9)
     ax.tick_params(labelsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=80)
@@ -175,36 +186,20 @@ def write_report(
     metrics: pl.DataFrame,
     forecasts: pl.DataFrame,
     coverage: pl.DataFrame,
-    importance: dict[str, float],
+    importance: FeatureImportance | None,
     summary: dict[str, Any],
 ) -> list[Path]:
     """Write the charts and `README.md` under `out_dir` (created); returns the files written."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    actuals = features.select("source", "product_id", "zone_id", "sales_month", "sales")
-    backtest = predictions.filter((pl.col("model") == champion) & (pl.col("horizon") == 1))
-    for (product_id,), part in actuals.sort("product_id").group_by(
-        ["product_id"], maintain_order=True
-    ):
-        path = out_dir / f"forecast_{_slug(str(product_id))}.png"
-        sel = pl.col("product_id") == product_id
-        _plot_product(path, str(product_id), part, backtest.filter(sel), forecasts.filter(sel))
-        written.append(path)
-    if importance:
-        path = out_dir / "feature_importance.png"
-        _plot_importance(path, importance)
-        written.append(path)
-    path = out_dir / "error_by_horizon.png"
-    _plot_error_by_horizon(path, metrics)
-    written.append(path)
-
-    table = model_table(metrics, predictions)
-    cov = coverage.with_columns(
-        pl.when(pl.col("horizon") == 0)
-        .then(pl.lit("all"))
-        .otherwise(pl.col("horizon").cast(pl.String))
-        .alias("horizon")
-    )
+    written = _write_charts(out_dir, champion, features, predictions, metrics, forecasts)
+    if importance is not None:
+        _plot_importance(out_dir / IMPORTANCE_FILE, importance)
+        written.append(out_dir / IMPORTANCE_FILE)
+    charts = [
+        ("error_by_horizon.png", "WAPE and MASE by horizon, every model"),
+        *([(IMPORTANCE_FILE, importance.title)] if importance is not None else []),
+        *((p.name, "") for p in written if p.name.startswith("forecast_")),
+    ]
     lines = [
         f"# Model {version}",
         "",
@@ -216,24 +211,64 @@ def write_report(
         f"- backtest origins: {', '.join(str(o) for o in summary.get('origins', []))}; "
         f"horizons {summary.get('horizons')}",
         "",
-        "## Models against backtest metrics",
-        "",
-        "WAPE and bias are relative to total |actual| (bias > 0: over-forecast); MASE uses the "
-        "seasonal (lag-12) in-sample scale with two years of history, the naive scale otherwise.",
-        "",
-        _markdown_table(table),
-        "",
-        f"## Interval coverage of {champion} (leave-one-origin-out conformal)",
-        "",
-        _markdown_table(cov),
-        "",
+        *_tables_section(champion, predictions, metrics, coverage),
         "## Charts",
         "",
-        "- `error_by_horizon.png`, `feature_importance.png`",
-        *(f"- `{p.name}`" for p in written if p.name.startswith("forecast_")),
+        *(f"- `{name}`" + (f": {what}" if what else "") for name, what in charts),
         "",
     ]
     path = out_dir / REPORT_FILE
     path.write_text("\n".join(lines), encoding="utf-8")
     written.append(path)
     return written
+
+
+def _write_charts(
+    out_dir: Path,
+    champion: str,
+    features: pl.DataFrame,
+    predictions: pl.DataFrame,
+    metrics: pl.DataFrame,
+    forecasts: pl.DataFrame,
+) -> list[Path]:
+    """One forecast chart per product (the champion's horizon-1 backtest) and the error by
+    horizon of every model."""
+    written: list[Path] = []
+    actuals = features.select("source", "product_id", "zone_id", "sales_month", "sales")
+    backtest = predictions.filter((pl.col("model") == champion) & (pl.col("horizon") == 1))
+    for (product_id,), part in actuals.sort("product_id").group_by(
+        ["product_id"], maintain_order=True
+    ):
+        path = out_dir / f"forecast_{_slug(str(product_id))}.png"
+        sel = pl.col("product_id") == product_id
+        _plot_product(path, str(product_id), part, backtest.filter(sel), forecasts.filter(sel))
+        written.append(path)
+    path = out_dir / "error_by_horizon.png"
+    _plot_error_by_horizon(path, metrics)
+    written.append(path)
+    return written
+
+
+def _tables_section(
+    champion: str, predictions: pl.DataFrame, metrics: pl.DataFrame, coverage: pl.DataFrame
+) -> list[str]:
+    """The report's Markdown tables: models against metrics, the champion's interval coverage."""
+    cov = coverage.with_columns(
+        pl.when(pl.col("horizon") == 0)
+        .then(pl.lit("all"))
+        .otherwise(pl.col("horizon").cast(pl.String))
+        .alias("horizon")
+    )
+    return [
+        "## Models against backtest metrics",
+        "",
+        "WAPE and bias are relative to total |actual| (bias > 0: over-forecast); MASE uses the "
+        "seasonal (lag-12) in-sample scale with two years of history, the naive scale otherwise.",
+        "",
+        _markdown_table(model_table(metrics, predictions)),
+        "",
+        f"## Interval coverage of {champion} (leave-one-origin-out conformal)",
+        "",
+        _markdown_table(cov),
+        "",
+    ]

@@ -1,86 +1,122 @@
-"""Training run: backtest every model, register the champion, forecast, publish the `ml` tables."""
+"""Training run: backtest every model, register the champion, forecast, publish the `ml` tables.
+
+`run_training` is a list of named steps over one `TrainingRun` record:
+
+    read mart -> backtest -> choose champion -> fit final -> calibrate intervals -> forecast
+    -> register -> publish ml tables -> promote -> report
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
+import logging
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 import polars as pl
 
+from tamales_inc.core.cli import make_parser, run_command
+from tamales_inc.core.errors import TamalesError, UsageError
+from tamales_inc.core.files import remove_path
 from tamales_inc.core.settings import Settings
-from tamales_inc.forecasting.backtest import (
-    DEFAULT_ORIGINS,
-    PREDICTION_TABLE_COLUMNS,
-    BacktestResult,
-    run_backtest,
-)
-from tamales_inc.forecasting.features import FeatureSnapshot, file_sha256, read_features
-from tamales_inc.forecasting.forecast import FORECAST_COLUMNS, make_forecasts
+from tamales_inc.forecasting.backtest import DEFAULT_ORIGINS, BacktestResult, run_backtest
+from tamales_inc.forecasting.data import FeatureSnapshot, file_sha256, read_features
+from tamales_inc.forecasting.forecast import make_forecasts
 from tamales_inc.forecasting.intervals import LEVELS, conformal_quantiles, interval_coverage
-from tamales_inc.forecasting.metrics import METRIC_COLUMNS
+from tamales_inc.forecasting.metrics import METRIC_COLUMNS, overall_metric
 from tamales_inc.forecasting.models import (
     DEFAULT_HORIZONS,
+    Forecaster,
     XGBoostForecaster,
     default_models,
 )
 from tamales_inc.forecasting.registry import new_version, promote, save_version
-from tamales_inc.forecasting.report import write_report
+from tamales_inc.forecasting.report import FeatureImportance, write_report
+from tamales_inc.forecasting.tables import (
+    BACKTEST_METRICS,
+    BACKTEST_PREDICTIONS,
+    FORECASTS,
+    INTERVAL_COVERAGE,
+    MODEL_RUNS,
+    Table,
+    write_table,
+)
 from tamales_inc.warehouse.publish import staged_warehouse
 
+PROG = "train"
 DEFAULT_SEED = 42
 THREADS = 2
 BASELINE = "seasonal_naive"
+INTERVAL_METHOD = "split conformal on |y - yhat| / series scale, per horizon"
 
-ML_TABLES: dict[str, str] = {
-    "backtest_predictions": """
-        model varchar not null, origin_month date not null, source varchar not null,
-        product_id varchar not null, zone_id varchar not null, sales_month date not null,
-        horizon integer not null, y_true double, y_pred double""",
-    "backtest_metrics": """
-        model varchar not null, scope varchar not null, scope_value varchar not null,
-        wape double, mase double, rmse double, bias double, n bigint not null""",
-    "model_runs": """
-        run_id varchar not null, model_version varchar not null, trained_at timestamp not null,
-        model_name varchar not null, params varchar not null, training_data_version varchar,
-        warehouse_sha256 varchar not null, wape double, mase double, seasonal_naive_wape double,
-        is_champion boolean not null, is_promoted boolean not null""",
-    "forecasts": """
-        source varchar not null, product_id varchar not null, zone_id varchar not null,
-        sales_month date not null, horizon integer not null, yhat double not null,
-        yhat_lower double not null, yhat_upper double not null, level double not null,
-        model_version varchar not null""",
-    "interval_coverage": """
-        model_version varchar not null, model_name varchar not null, horizon integer not null,
-        level double not null, coverage double, n bigint not null, relative_width double""",
-}
-RUN_COLUMNS: tuple[str, ...] = (
-    "run_id",
-    "model_version",
-    "trained_at",
-    "model_name",
-    "params",
-    "training_data_version",
-    "warehouse_sha256",
-    "wape",
-    "mase",
-    "seasonal_naive_wape",
-    "is_champion",
-    "is_promoted",
-)
+log = logging.getLogger(__name__)
 
 
-class TrainingError(Exception):
+class TrainingError(TamalesError):
     """A training run that cannot proceed (missing warehouse, too little history, ...)."""
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """One run's identity and options, and the seconds its timed steps took."""
+
+    settings: Settings
+    seed: int
+    horizons: tuple[int, ...]
+    n_origins: int
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    trained_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(tzinfo=None))
+    started: float = field(default_factory=time.perf_counter)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def timed(self, step: str) -> Iterator[None]:
+        """Record how long the block takes under `seconds[step]`."""
+        started = time.perf_counter()
+        yield
+        self.seconds[step] = time.perf_counter() - started
+
+
+class Choice(NamedTuple):
+    """The champion's name, whether it is promoted, and why."""
+
+    name: str
+    is_promoted: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class Champion:
+    """The chosen model refitted on every month, its version, intervals and forecasts."""
+
+    choice: Choice
+    model: Forecaster
+    version: str
+    quantiles: pl.DataFrame
+    coverage: pl.DataFrame
+    forecasts: pl.DataFrame
+
+    @property
+    def name(self) -> str:
+        return self.choice.name
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the run computed, for the steps that write it out (register, publish, report)."""
+
+    snapshot: FeatureSnapshot
+    backtest: BacktestResult
+    champion: Champion
 
 
 @dataclass
@@ -98,72 +134,26 @@ class TrainingResult:
     forecasts: pl.DataFrame
     model_dir: Path
     report_dir: Path | None
-    seconds: dict[str, float] = field(default_factory=dict)
+    n_feature_rows: int
+    n_models: int
+    origins: list[date]
+    seconds: dict[str, float]
 
-
-def _log(message: str) -> None:
-    print(f"train: {message}", flush=True)
-
-
-def _overall(metrics: pl.DataFrame, model: str, column: str) -> float:
-    row = metrics.filter((pl.col("model") == model) & (pl.col("scope") == "overall"))
-    return float(row[column][0]) if row.height else float("nan")
-
-
-def choose_champion(metrics: pl.DataFrame) -> tuple[str, bool, str]:
-    """(champion, is_promoted, reason): lowest overall WAPE; promoted only if it beats the
-    seasonal naive baseline."""
-    overall = metrics.filter((pl.col("scope") == "overall") & pl.col("wape").is_not_nan())
-    if overall.is_empty():
-        raise TrainingError("no model produced a finite backtest WAPE")
-    best = overall.sort("wape", "model").row(0, named=True)
-    champion, wape = str(best["model"]), float(best["wape"])
-    baseline = _overall(metrics, BASELINE, "wape")
-    if champion == BASELINE:
-        return champion, False, "the champion is the seasonal naive baseline itself"
-    if not wape < baseline:
-        return champion, False, f"WAPE {wape:.4f} does not beat seasonal naive {baseline:.4f}"
-    return (
-        champion,
-        True,
-        f"WAPE {wape:.4f} < seasonal naive {baseline:.4f} ({wape / baseline:.2f}x)",
-    )
-
-
-def _write_ml_tables(
-    db_path: Path, tables: dict[str, pl.DataFrame], run_row: dict[str, Any]
-) -> None:
-    """Replace the run's result tables and append the run to `ml.model_runs` in `db_path`."""
-    con = duckdb.connect(str(db_path))
-    try:
-        con.execute(f"set threads = {THREADS}")
-        con.execute("begin transaction")
-        con.execute("create schema if not exists ml")
-        for name, frame in tables.items():
-            con.execute(f"create or replace table ml.{name} ({ML_TABLES[name]})")
-            con.register("_frame", frame.to_arrow())
-            con.execute(f"insert into ml.{name} select {', '.join(frame.columns)} from _frame")
-            con.unregister("_frame")
-        con.execute(f"create table if not exists ml.model_runs ({ML_TABLES['model_runs']})")
-        con.execute(
-            f"insert into ml.model_runs ({', '.join(RUN_COLUMNS)}) "
-            f"values ({', '.join('?' for _ in RUN_COLUMNS)})",
-            [run_row[c] for c in RUN_COLUMNS],
+    def summary(self) -> str:
+        """One line: rows in, champion against seasonal naive, version, forecasts, seconds."""
+        cov = dict(
+            self.coverage.filter(pl.col("horizon") == 0).select("level", "coverage").iter_rows()
         )
-        con.execute("commit")
-    finally:
-        con.close()
-
-
-def _publish(
-    settings: Settings, snapshot: FeatureSnapshot, tables: dict[str, pl.DataFrame], run_row: dict
-) -> None:
-    with staged_warehouse(settings, from_current=True) as staged:
-        if file_sha256(staged) != snapshot.warehouse_sha256:
-            raise TrainingError(
-                f"{settings.warehouse_path} changed while training (a transform ran): rerun train"
-            )
-        _write_ml_tables(staged, tables, run_row)
+        return (
+            f"{self.n_feature_rows} rows in, {self.n_models} models x {len(self.origins)} "
+            f"origins, champion {self.champion} WAPE {self.champion_wape:.4f} vs seasonal naive "
+            f"{self.seasonal_naive_wape:.4f}, "
+            f"{'promoted' if self.is_promoted else 'not promoted'} {self.model_version}, "
+            f"{self.forecasts.height} forecast rows, interval coverage "
+            f"80%={cov.get(0.8, float('nan')):.2f} 95%={cov.get(0.95, float('nan')):.2f}, "
+            f"{self.seconds['train_and_backtest']:.1f} s train+backtest, "
+            f"{self.seconds['total']:.1f} s total"
+        )
 
 
 def run_training(
@@ -175,46 +165,109 @@ def run_training(
     report: bool = True,
 ) -> TrainingResult:
     """Backtest, pick and register the champion, forecast, publish `ml.*`, write the report."""
-    started = time.perf_counter()
-    snapshot = read_features(settings)
+    run = TrainingRun(settings, seed=seed, horizons=tuple(horizons), n_origins=n_origins)
+    snapshot = read_mart(run)
+    models = {model.name: model for model in default_models(horizons=run.horizons, seed=seed)}
+    backtest = backtest_models(run, models, snapshot.features)
+    choice = choose_champion(backtest.metrics)
+    log.info("champion %s: %s", choice.name, choice.reason)
+    model = fit_final(run, models[choice.name], snapshot.features)
+    quantiles, coverage = calibrate_intervals(backtest.predictions, choice.name)
+    version = new_version(settings, run.trained_at, choice.name)
+    forecasts = make_forecasts(
+        model, snapshot.features, quantiles, horizons=run.horizons, model_version=version
+    )
+    champion = Champion(choice, model, version, quantiles, coverage, forecasts)
+    outcome = Outcome(snapshot, backtest, champion)
+    model_dir = register(run, outcome)
+    publish_ml_tables(run, outcome, model_dir)
+    if choice.is_promoted:
+        promote(settings, version)
+    report_dir = write_run_report(run, outcome, models) if report else None
+    return _result(run, outcome, model_dir, report_dir, n_models=len(models))
+
+
+def read_mart(run: TrainingRun) -> FeatureSnapshot:
+    """Read the feature mart of the published warehouse; a missing or empty one is a
+    TrainingError."""
+    try:
+        snapshot = read_features(run.settings)
+    except (FileNotFoundError, ValueError, duckdb.Error) as exc:
+        raise TrainingError(str(exc)) from exc
     features = snapshot.features
-    n_series = features["series_id"].n_unique()
-    _log(
-        f"{features.height} feature rows, {n_series} series, data version "
-        f"{snapshot.data_version}; backtest over {n_origins} origins, horizons {list(horizons)}"
+    log.info(
+        "%d feature rows, %d series, data version %s; backtest over %d origins, horizons %s",
+        features.height,
+        features["series_id"].n_unique(),
+        snapshot.data_version,
+        run.n_origins,
+        list(run.horizons),
+    )
+    return snapshot
+
+
+def backtest_models(
+    run: TrainingRun, models: dict[str, Forecaster], features: pl.DataFrame
+) -> BacktestResult:
+    """Backtest every model on the same rolling origins."""
+    factories = {name: model.clone for name, model in models.items()}
+    with run.timed("backtest"):
+        try:
+            return run_backtest(factories, features, horizons=run.horizons, n_origins=run.n_origins)
+        except ValueError as exc:
+            raise TrainingError(f"backtest failed: {exc}") from exc
+
+
+def choose_champion(metrics: pl.DataFrame) -> Choice:
+    """The champion: lowest overall WAPE; promoted only if it beats the seasonal naive
+    baseline."""
+    overall = metrics.filter((pl.col("scope") == "overall") & pl.col("wape").is_not_nan())
+    if overall.is_empty():
+        raise TrainingError("no model produced a finite backtest WAPE")
+    best = overall.sort("wape", "model").row(0, named=True)
+    champion, wape = str(best["model"]), float(best["wape"])
+    baseline = overall_metric(metrics, BASELINE)
+    if champion == BASELINE:
+        return Choice(champion, False, "the champion is the seasonal naive baseline itself")
+    if not wape < baseline:
+        return Choice(
+            champion, False, f"WAPE {wape:.4f} does not beat seasonal naive {baseline:.4f}"
+        )
+    return Choice(
+        champion, True, f"WAPE {wape:.4f} < seasonal naive {baseline:.4f} ({wape / baseline:.2f}x)"
     )
 
-    models = {m.name: m for m in default_models(horizons=horizons, seed=seed)}
-    factories = {name: m.clone for name, m in models.items()}
-    t0 = time.perf_counter()
-    try:
-        backtest: BacktestResult = run_backtest(
-            factories, features, horizons=horizons, n_origins=n_origins, log=_log
-        )
-    except ValueError as exc:
-        raise TrainingError(f"backtest failed: {exc}") from exc
-    backtest_seconds = time.perf_counter() - t0
+
+def fit_final(run: TrainingRun, model: Forecaster, features: pl.DataFrame) -> Forecaster:
+    """A fresh copy of the champion fitted on every month."""
+    with run.timed("final_fit"):
+        return model.clone().fit(features)
+
+
+def calibrate_intervals(
+    predictions: pl.DataFrame, champion: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The champion's conformal half-widths and their leave-one-origin-out coverage."""
+    residuals = predictions.filter(pl.col("model") == champion)
+    return conformal_quantiles(residuals, LEVELS), interval_coverage(residuals, LEVELS)
+
+
+def register(run: TrainingRun, outcome: Outcome) -> Path:
+    """Write the champion, its interval half-widths and metadata to `models/<version>/`."""
+    champion = outcome.champion
+    return save_version(
+        run.settings,
+        champion.version,
+        champion.model,
+        champion.quantiles,
+        model_metadata(run, outcome),
+    )
+
+
+def model_metadata(run: TrainingRun, outcome: Outcome) -> dict[str, Any]:
+    """`metadata.json`: what the model is, what it was trained on, how it scored."""
+    snapshot, backtest, champion = outcome.snapshot, outcome.backtest, outcome.champion
     metrics = backtest.metrics
-    champion, is_promoted, reason = choose_champion(metrics)
-    baseline_wape = _overall(metrics, BASELINE, "wape")
-    champion_wape = _overall(metrics, champion, "wape")
-    _log(f"champion {champion}: {reason}")
-
-    t0 = time.perf_counter()
-    final = factories[champion]().fit(features)
-    importance_model = final if isinstance(final, XGBoostForecaster) else None
-    if importance_model is None and "xgboost" in factories:
-        importance_model = factories["xgboost"]().fit(features)  # type: ignore[assignment]
-    fit_seconds = time.perf_counter() - t0
-
-    champion_bt = backtest.predictions.filter(pl.col("model") == champion)
-    quantiles = conformal_quantiles(champion_bt, LEVELS)
-    coverage = interval_coverage(champion_bt, LEVELS)
-
-    trained_at = datetime.now(UTC).replace(tzinfo=None)
-    version = new_version(settings, trained_at, champion)
-    forecasts = make_forecasts(final, features, quantiles, horizons=horizons, model_version=version)
-    run_id = uuid.uuid4().hex
     overall = {
         row["model"]: {k: row[k] for k in METRIC_COLUMNS}
         for row in metrics.filter(pl.col("scope") == "overall").iter_rows(named=True)
@@ -223,134 +276,176 @@ def run_training(
         {k: row[k] for k in ("model", "scope_value", *METRIC_COLUMNS)}
         for row in metrics.filter(pl.col("scope") == "horizon").iter_rows(named=True)
     ]
-    importance = importance_model.feature_importance() if importance_model else {}
-    feature_names = list(final.feature_names)
-    metadata: dict[str, Any] = {
-        "version": version,
-        "run_id": run_id,
-        "model_name": champion,
-        "params": final.params,
-        "feature_names": feature_names,
-        "horizons": list(horizons),
+    features = snapshot.features
+    return {
+        "version": champion.version,
+        "run_id": run.run_id,
+        "model_name": champion.name,
+        "params": champion.model.params,
+        "feature_names": list(champion.model.feature_names),
+        "horizons": list(run.horizons),
         "training_data_version": snapshot.data_version,
         "warehouse_sha256": snapshot.warehouse_sha256,
         "warehouse_path": str(snapshot.warehouse_path),
         "n_feature_rows": features.height,
-        "n_series": n_series,
-        "trained_at": trained_at.isoformat() + "Z",
-        "seed": seed,
+        "n_series": features["series_id"].n_unique(),
+        "trained_at": run.trained_at.isoformat() + "Z",
+        "seed": run.seed,
         "backtest_origins": [str(o) for o in backtest.origins],
         "metrics": {
-            "overall": overall.get(champion, {}),
+            "overall": overall.get(champion.name, {}),
             "by_model": overall,
             "by_horizon": by_horizon,
-            "seasonal_naive_wape": baseline_wape,
+            "seasonal_naive_wape": overall_metric(metrics, BASELINE),
         },
-        "interval_method": "split conformal on |y - yhat| / series scale, per horizon",
-        "interval_coverage": coverage.to_dicts(),
-        "feature_importance": importance,
-        "is_promoted": is_promoted,
-        "promotion_reason": reason,
-        "seconds": {"backtest": backtest_seconds, "final_fit": fit_seconds},
+        "interval_method": INTERVAL_METHOD,
+        "interval_coverage": champion.coverage.to_dicts(),
+        # the registered model's own importance; empty for models that learn no weights
+        "feature_importance": champion.model.feature_importance(),
+        "is_promoted": champion.choice.is_promoted,
+        "promotion_reason": champion.choice.reason,
+        "seconds": {"backtest": run.seconds["backtest"], "final_fit": run.seconds["final_fit"]},
     }
-    model_dir = save_version(settings, version, final, quantiles, metadata)
+
+
+def ml_table_rows(run: TrainingRun, outcome: Outcome) -> dict[Table, pl.DataFrame]:
+    """The run's rows of every `ml` table."""
+    snapshot, backtest, champion = outcome.snapshot, outcome.backtest, outcome.champion
+    metrics = backtest.metrics
     run_row = {
-        "run_id": run_id,
-        "model_version": version,
-        "trained_at": trained_at,
-        "model_name": champion,
-        "params": json.dumps(final.params, sort_keys=True),
+        "run_id": run.run_id,
+        "model_version": champion.version,
+        "trained_at": run.trained_at,
+        "model_name": champion.name,
+        "params": json.dumps(champion.model.params, sort_keys=True),
         "training_data_version": snapshot.data_version,
         "warehouse_sha256": snapshot.warehouse_sha256,
-        "wape": champion_wape,
-        "mase": _overall(metrics, champion, "mase"),
-        "seasonal_naive_wape": baseline_wape,
+        "wape": overall_metric(metrics, champion.name),
+        "mase": overall_metric(metrics, champion.name, "mase"),
+        "seasonal_naive_wape": overall_metric(metrics, BASELINE),
         "is_champion": True,
-        "is_promoted": is_promoted,
+        "is_promoted": champion.choice.is_promoted,
     }
-    tables = {
-        "backtest_predictions": backtest.predictions.select(PREDICTION_TABLE_COLUMNS),
-        "backtest_metrics": metrics,
-        "forecasts": forecasts.select(FORECAST_COLUMNS),
-        "interval_coverage": coverage.select(
-            pl.lit(version).alias("model_version"),
-            pl.lit(champion).alias("model_name"),
-            "horizon",
-            "level",
-            "coverage",
-            "n",
-            "relative_width",
-        ),
+    coverage = champion.coverage.with_columns(
+        pl.lit(champion.version).alias("model_version"), pl.lit(champion.name).alias("model_name")
+    )
+    return {
+        BACKTEST_PREDICTIONS: backtest.predictions,
+        BACKTEST_METRICS: metrics,
+        FORECASTS: champion.forecasts,
+        INTERVAL_COVERAGE: coverage,
+        MODEL_RUNS: pl.DataFrame([run_row]),
     }
+
+
+def publish_ml_tables(run: TrainingRun, outcome: Outcome, model_dir: Path) -> None:
+    """Write the run's `ml` tables into a copy of the published warehouse and publish it, if
+    that warehouse is still the one trained on; on failure the registered version goes too."""
+    rows = ml_table_rows(run, outcome)
+    settings, trained_on = run.settings, outcome.snapshot.warehouse_sha256
     try:
-        _publish(settings, snapshot, tables, run_row)
+        with staged_warehouse(settings, from_current=True) as staged:
+            if file_sha256(staged) != trained_on:
+                raise TrainingError(
+                    f"{settings.warehouse_path} changed while training (a transform ran): "
+                    "rerun train"
+                )
+            con = duckdb.connect(str(staged))
+            try:
+                con.execute(f"set threads = {THREADS}")
+                con.execute("begin transaction")
+                for table, frame in rows.items():
+                    write_table(con, table, frame)
+                con.execute("commit")
+            finally:
+                con.close()
     except BaseException:
-        shutil.rmtree(model_dir, ignore_errors=True)
+        remove_path(model_dir)
         raise
-    if is_promoted:
-        promote(settings, version)
-    report_dir = None
-    if report:
-        report_dir = settings.reports_dir / version
-        write_report(
-            report_dir,
-            version=version,
-            champion=champion,
-            is_promoted=is_promoted,
-            features=features,
-            predictions=backtest.predictions,
-            metrics=metrics,
-            forecasts=forecasts,
-            coverage=coverage,
-            importance=importance,
-            summary={
-                "promotion_reason": reason,
-                "training_data_version": snapshot.data_version,
-                "warehouse_sha256": snapshot.warehouse_sha256,
-                "origins": backtest.origins,
-                "horizons": list(horizons),
-            },
+
+
+def write_run_report(run: TrainingRun, outcome: Outcome, models: dict[str, Forecaster]) -> Path:
+    """Charts and the Markdown report under `reports/<version>/`."""
+    snapshot, backtest, champion = outcome.snapshot, outcome.backtest, outcome.champion
+    out_dir = run.settings.reports_dir / champion.version
+    write_report(
+        out_dir,
+        version=champion.version,
+        champion=champion.name,
+        is_promoted=champion.choice.is_promoted,
+        features=snapshot.features,
+        predictions=backtest.predictions,
+        metrics=backtest.metrics,
+        forecasts=champion.forecasts,
+        coverage=champion.coverage,
+        importance=report_importance(champion, models, snapshot.features),
+        summary={
+            "promotion_reason": champion.choice.reason,
+            "training_data_version": snapshot.data_version,
+            "warehouse_sha256": snapshot.warehouse_sha256,
+            "origins": backtest.origins,
+            "horizons": list(run.horizons),
+        },
+    )
+    return out_dir
+
+
+def report_importance(
+    champion: Champion, models: dict[str, Forecaster], features: pl.DataFrame
+) -> FeatureImportance | None:
+    """The feature-importance chart's data: the registered champion's own, when it learns one
+    (XGBoost); otherwise a diagnostic XGBoost fit on every month, titled as such (it is not the
+    registered model). None when neither exists."""
+    own = champion.model.feature_importance()
+    if own:
+        return FeatureImportance(
+            own, f"Feature importance (total gain) of the champion, {champion.version}"
         )
-    total = time.perf_counter() - started
+    xgboost = models.get(XGBoostForecaster.name)
+    if xgboost is None:
+        return None
+    return FeatureImportance(
+        xgboost.clone().fit(features).feature_importance(),
+        f"Diagnostic XGBoost fit on every month (not the registered champion, "
+        f"{champion.name}): feature importance (total gain)",
+    )
+
+
+def _result(
+    run: TrainingRun, outcome: Outcome, model_dir: Path, report_dir: Path | None, n_models: int
+) -> TrainingResult:
+    backtest, champion = outcome.backtest, outcome.champion
     seconds = {
-        "backtest": backtest_seconds,
-        "final_fit": fit_seconds,
-        "train_and_backtest": backtest_seconds + fit_seconds,
-        "total": total,
+        "backtest": run.seconds["backtest"],
+        "final_fit": run.seconds["final_fit"],
+        "train_and_backtest": run.seconds["backtest"] + run.seconds["final_fit"],
+        "total": time.perf_counter() - run.started,
     }
-    overall_cov = dict(
-        coverage.filter(pl.col("horizon") == 0).select("level", "coverage").iter_rows()
-    )
-    _log(
-        f"{features.height} rows in, {len(models)} models x {len(backtest.origins)} origins, "
-        f"champion {champion} WAPE {champion_wape:.4f} vs seasonal naive {baseline_wape:.4f}, "
-        f"{'promoted' if is_promoted else 'not promoted'} {version}, "
-        f"{forecasts.height} forecast rows, interval coverage "
-        f"80%={overall_cov.get(0.8, float('nan')):.2f} "
-        f"95%={overall_cov.get(0.95, float('nan')):.2f}, "
-        f"{seconds['train_and_backtest']:.1f} s train+backtest, {total:.1f} s total"
-    )
     return TrainingResult(
-        run_id=run_id,
-        model_version=version,
-        champion=champion,
-        is_promoted=is_promoted,
-        champion_wape=champion_wape,
-        seasonal_naive_wape=baseline_wape,
-        metrics=metrics,
-        coverage=coverage,
-        forecasts=forecasts,
+        run_id=run.run_id,
+        model_version=champion.version,
+        champion=champion.name,
+        is_promoted=champion.choice.is_promoted,
+        champion_wape=overall_metric(backtest.metrics, champion.name),
+        seasonal_naive_wape=overall_metric(backtest.metrics, BASELINE),
+        metrics=backtest.metrics,
+        coverage=champion.coverage,
+        forecasts=champion.forecasts,
         model_dir=model_dir,
         report_dir=report_dir,
+        n_feature_rows=outcome.snapshot.features.height,
+        n_models=n_models,
+        origins=backtest.origins,
         seconds=seconds,
     )
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m tamales_inc.forecasting.train",
-        description="Backtest the forecasters on the published warehouse, register and promote "
-        "the champion, write forecasts and the report.",
+def build_parser() -> argparse.ArgumentParser:
+    """The `train` command line."""
+    parser = make_parser(
+        "python -m tamales_inc.forecasting.train",
+        "Backtest the forecasters on the published warehouse, register and promote the "
+        "champion, write forecasts and the report.",
     )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default 42)")
     parser.add_argument(
@@ -366,28 +461,25 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command(args: argparse.Namespace) -> None:
+    """Run one training with the parsed options and print its summary line."""
+    if not 1 <= args.horizon <= 12:
+        raise UsageError(f"--horizon must be between 1 and 12, got {args.horizon}")
+    if args.origins < 1:
+        raise UsageError(f"--origins must be >= 1, got {args.origins}")
+    result = run_training(
+        Settings.from_env(),
+        seed=args.seed,
+        horizons=tuple(range(1, args.horizon + 1)),
+        n_origins=args.origins,
+        report=not args.no_report,
+    )
+    print(f"{PROG}: {result.summary()}", flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point: returns the exit code."""
-    args = _parser().parse_args(argv)
-    if not 1 <= args.horizon <= 12:
-        print(f"train: --horizon must be between 1 and 12, got {args.horizon}", file=sys.stderr)
-        return 2
-    if args.origins < 1:
-        print(f"train: --origins must be >= 1, got {args.origins}", file=sys.stderr)
-        return 2
-    try:
-        run_training(
-            Settings.from_env(),
-            seed=args.seed,
-            horizons=tuple(range(1, args.horizon + 1)),
-            n_origins=args.origins,
-            report=not args.no_report,
-        )
-    except (TrainingError, FileNotFoundError, ValueError, duckdb.Error) as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"train: failed: {message}", file=sys.stderr)
-        return 1
-    return 0
+    return run_command(PROG, build_parser(), command, argv)
 
 
 if __name__ == "__main__":

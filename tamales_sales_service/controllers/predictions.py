@@ -8,7 +8,7 @@ from litestar import Controller, post
 from litestar.datastructures import State
 from litestar.params import JSONBody
 
-from tamales_inc.forecasting.features import month_after
+from tamales_inc.core.months import month_after
 from tamales_inc.forecasting.registry import PREDICTION_OUTPUT
 from tamales_sales_service.db import UnknownId, WarehouseUnavailable
 from tamales_sales_service.errors import responses

@@ -10,13 +10,17 @@ import pytest
 
 from tamales_inc.core.settings import Settings
 from tamales_inc.forecasting.backtest import backtest_origins, cross_validation
-from tamales_inc.forecasting.features import (
-    build_targets,
-    cut_at_origin,
-    model_features,
-    read_features,
+from tamales_inc.forecasting.data import read_features
+from tamales_inc.forecasting.inputs import model_features
+from tamales_inc.forecasting.models import (
+    MODEL_CLASSES,
+    Forecaster,
+    NaiveForecaster,
+    XGBoostForecaster,
+    default_models,
 )
-from tamales_inc.forecasting.models import Forecaster, XGBoostForecaster, default_models
+from tamales_inc.forecasting.models.base import register
+from tamales_inc.forecasting.targets import build_targets, cut_at_origin
 
 HORIZONS = (1, 2, 3)
 
@@ -109,3 +113,10 @@ def test_same_seed_same_fit_other_seed_differs_only_when_sampling(
     c = XGBoostForecaster(seed=8, subsample=0.8).fit(history).predict(history)
     assert a.equals(b)
     assert not a["y_pred"].equals(c["y_pred"])
+
+
+def test_every_default_model_kind_is_registered_once() -> None:
+    assert {model.name for model in default_models()} <= set(MODEL_CLASSES)
+    assert all(MODEL_CLASSES[model.name] is type(model) for model in default_models())
+    with pytest.raises(ValueError, match="already registered"):
+        register(NaiveForecaster)

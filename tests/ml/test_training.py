@@ -12,10 +12,12 @@ import polars as pl
 import pytest
 
 from tamales_inc.core.settings import Settings
-from tamales_inc.forecasting.features import read_features
+from tamales_inc.forecasting.data import read_features
 from tamales_inc.forecasting.forecast import active_origins
-from tamales_inc.forecasting.models import SeasonalYoYForecaster
+from tamales_inc.forecasting.models import SeasonalYoYForecaster, default_models
 from tamales_inc.forecasting.registry import current_version, load_current, load_version
+from tamales_inc.forecasting.tables import TABLES
+from tamales_inc.forecasting.train import Champion, Choice, report_importance
 from tests.conftest import REPO_ROOT, query_warehouse, settings_for
 
 CONTRACT_COLUMNS = {
@@ -36,9 +38,16 @@ CONTRACT_COLUMNS = {
 
 
 def test_ml_tables_follow_the_contract(trained_settings: Settings) -> None:
+    declared = {table.name: list(table.column_names) for table in TABLES}
+    assert {name: declared[name] for name in CONTRACT_COLUMNS} == CONTRACT_COLUMNS
     for table, columns in CONTRACT_COLUMNS.items():
         got = query_warehouse(trained_settings, f"select * from ml.{table} limit 0").columns
         assert got == columns, table
+    for table in TABLES:  # names, types and nullability as declared in tables.py
+        described = query_warehouse(trained_settings, f"describe {table.qualified_name}")
+        assert described.select("column_name", "column_type", "null").rows() == [
+            (c.name, c.sql_type.upper(), "YES" if c.nullable else "NO") for c in table.columns
+        ], table.name
     models = query_warehouse(trained_settings, "select distinct model from ml.backtest_metrics")
     assert set(models["model"]) == {
         "naive",
@@ -94,6 +103,7 @@ def test_registry_metadata_and_round_trip(trained_settings: Settings) -> None:
     ):  # fmt: skip
         assert key in meta, key
     assert meta["feature_names"] == list(SeasonalYoYForecaster.feature_names)
+    assert meta["feature_importance"] == {}  # the registered baseline learns no importance
     assert loaded.training_data_version == "20200901"
     assert loaded.metrics["overall"]["wape"] == pytest.approx(
         query_warehouse(trained_settings, "select wape from ml.model_runs")["wape"][-1]
@@ -158,6 +168,31 @@ def test_report_written(trained_settings: Settings) -> None:
     assert (report / "error_by_horizon.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_importance_chart_is_the_champions_own_or_a_labelled_diagnostic(
+    warehouse_settings: Settings,
+) -> None:
+    features = read_features(warehouse_settings).features
+    models = {model.name: model for model in default_models()}
+    empty = pl.DataFrame()
+
+    def champion_of(name: str) -> Champion:
+        fitted = models[name].clone().fit(features)
+        return Champion(Choice(name, True, "test"), fitted, "v1", empty, empty, empty)
+
+    xgboost = champion_of("xgboost")
+    own = report_importance(xgboost, models, features)
+    assert own is not None and own.gain == xgboost.model.feature_importance()
+    assert sum(own.gain.values()) > 0
+    assert "of the champion" in own.title and "Diagnostic" not in own.title
+    diagnostic = report_importance(champion_of("seasonal_yoy"), models, features)
+    assert diagnostic is not None
+    assert diagnostic.title.startswith("Diagnostic XGBoost fit")
+    assert "not the registered champion, seasonal_yoy" in diagnostic.title
+    assert diagnostic.gain == own.gain  # the same XGBoost fit, not the registered model
+    without_xgboost = {name: m for name, m in models.items() if name != "xgboost"}
+    assert report_importance(champion_of("seasonal_yoy"), without_xgboost, features) is None
+
+
 @pytest.fixture()
 def home_copy(trained_settings: Settings, tmp_path: Path) -> Settings:
     """A private copy of the trained home (warehouse + registry) that a test may change."""
@@ -185,15 +220,28 @@ def test_second_run_appends_to_model_runs_and_gives_the_same_metrics(
     assert len([p for p in home_copy.models_dir.iterdir() if p.is_dir()]) == 2
 
 
-def test_cli_fails_cleanly_without_a_warehouse(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "tamales_inc.forecasting.train", "--no-report"],
+def _train_cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m tamales_inc.forecasting.train` on `home`, outside the developer's environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "tamales_inc.forecasting.train", *args],
         cwd=REPO_ROOT,
-        env={"TAMALES_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        env={"TAMALES_HOME": str(home), "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def test_cli_rejects_a_bad_horizon_with_exit_code_2(tmp_path: Path) -> None:
+    proc = _train_cli(tmp_path, "--horizon", "13")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "train: error: --horizon must be between 1 and 12, got 13"
+    ]
+
+
+def test_cli_fails_cleanly_without_a_warehouse(tmp_path: Path) -> None:
+    proc = _train_cli(tmp_path, "--no-report")
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "no published warehouse" in lines[0]
