@@ -34,7 +34,7 @@ from measure import (
 
 from ingest.contract import TABLES, TableSpec
 from ingest.parsing import count_lines as lines_in
-from ingest.sample_catalog import TAMALES_INC_DIR, TEINVENTO_DIR
+from ingest.sample.catalog import TAMALES_INC_DIR, TEINVENTO_DIR
 
 # The reference: DuckDB reads each table's CSV files with the contract's column types and writes one
 # parquet file per table and version, all cores, default settings. Its work list comes as JSON in

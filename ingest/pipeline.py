@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -20,7 +19,7 @@ from ingest.contract import TABLES
 from ingest.discovery import SOURCE_PREFIXES, TableKey, discover
 from ingest.download import DEFAULT_WORKERS, Prefetcher
 from ingest.errors import IngestError, redact
-from ingest.landing import TEMP_MARK, exclusive_lock, publish, remove_stale_temps, temp_path
+from ingest.landing import exclusive_lock, publish, remove_stale_temps, temp_path
 from ingest.manifest import (
     BlobRecord,
     IngestState,
@@ -128,25 +127,14 @@ def open_source(settings: Settings, echo: Echo | None = None) -> Source:
         return AzureSource.from_connection_string(settings.connection_string, settings.container)
     if settings.source_dir:
         return LocalSource(settings.source_dir)
-    return LocalSource(ensure_sample_container(settings, echo))
+    from ingest.sample.provision import ensure_sample_container
 
-
-def ensure_sample_container(settings: Settings, echo: Echo | None = None) -> Path:
-    """Generate the built-in sample container once (atomically) under `sample_container_dir`."""
-    target = settings.sample_container_dir
-    if target.is_dir():
-        return target
-    from ingest.sample import generate
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # `generate` builds in a hidden `.<name>.tmp-*` folder beside the target and renames it into
-    # place; a killed run's folder is swept here.
-    for stale in target.parent.glob(f".{target.name}{TEMP_MARK}*"):
-        shutil.rmtree(stale, ignore_errors=True)
     if echo:
-        echo(f"ingest: no source configured; generating the sample container in {target}")
-    generate(target, scale=1, seed=42)
-    return target
+        echo(
+            "ingest: no source configured; generating the sample container in "
+            f"{settings.sample_container_dir}"
+        )
+    return LocalSource(ensure_sample_container(settings))
 
 
 def _new_run_id() -> str:

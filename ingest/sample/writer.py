@@ -1,25 +1,23 @@
-"""Sample container generator: writes (and can upload) a container laid out as in RAW_DATA.md."""
+"""Write a sample container folder: the model's numbers as the raw container's CSV blobs."""
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
+import logging
 import os
-import shutil
-import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from ingest.contract import MONTHS
-from ingest.sample_catalog import (
+from ingest.sample.catalog import (
     COUNTRY,
     OWN_PRODUCTS,
     PRODUCT_DIM_PARTS,
@@ -31,7 +29,7 @@ from ingest.sample_catalog import (
     ZONES,
     fact_part_sizes,
 )
-from ingest.sample_model import (
+from ingest.sample.model import (
     HORIZON_MONTHS,
     OWN_FIRST_T,
     STREAM_UUID,
@@ -45,10 +43,13 @@ from ingest.sample_model import (
     rng_for,
     split_lines,
 )
+from tamales_inc.core.files import remove_path, temp_path
 from tamales_inc.core.versions import is_version
 
 DEFAULT_VERSIONS: tuple[str, ...] = ("20200801", "20200901")
+DEFAULT_SEED = 42
 MAX_SCALE = 5000
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,7 @@ def parse_versions(versions: Sequence[str]) -> tuple[str, ...]:
         v = v.strip()
         if not is_version(v):
             raise ValueError(f"version {v!r}: expected a date as yyyymmdd, e.g. 20200801")
-        t = month_index(int(v[:4]), int(v[4:6]))
-        if not OWN_FIRST_T <= t < HORIZON_MONTHS:
+        if not OWN_FIRST_T <= _cutoff(v) < HORIZON_MONTHS:
             raise ValueError(f"version {v!r}: must fall between 20190101 and 20251231")
         out.add(v)
     if not out:
@@ -112,7 +112,8 @@ def parse_versions(versions: Sequence[str]) -> tuple[str, ...]:
 
 
 def _cutoff(version: str) -> int:
-    return month_index(int(version[:4]), int(version[4:6]))
+    """The month index of a version's month (its snapshot covers the months up to it)."""
+    return month_index(date(int(version[:4]), int(version[4:6]), 1))
 
 
 def _csv_text(rows: list[list[str]]) -> str:
@@ -160,9 +161,7 @@ def _spark_uuid(seed: int, version: str, table: str) -> uuid.UUID:
     return uuid.UUID(bytes=rng.bytes(16), version=4)
 
 
-def _generate_into(
-    root: Path, scale: int, versions: tuple[str, ...], seed: int, log: Callable[[str], None]
-) -> dict[str, int]:
+def _generate_into(root: Path, scale: int, versions: tuple[str, ...], seed: int) -> dict[str, int]:
     blob_rows: dict[str, int] = {}
     cutoffs = [_cutoff(v) for v in versions]
     totals = own_totals(seed)
@@ -174,7 +173,7 @@ def _generate_into(
     line_t, line_code, line_zone = lines.t[keep], lines.code[keep], lines.zone[keep]
     low_cal = lines.low_calorie[keep]
     if scale > 1:
-        log(f"sample: splitting {keep.sum():,} lines x {scale}")
+        log.info("splitting %s lines x %d", f"{keep.sum():,}", scale)
         per_version, order = split_lines(seed, per_version, scale)
         line_t, line_code, line_zone, low_cal = (
             np.repeat(a, scale) for a in (line_t, line_code, line_zone, low_cal)
@@ -185,13 +184,13 @@ def _generate_into(
     prefix_id = ((line_t * len(OWN_PRODUCTS) + line_code) * len(ZONES) + line_zone) * 2 + low_cal
     prefixes: list[str] = []
     for t in range(HORIZON_MONTHS):
-        year, month = month_of(t)
+        month = month_of(t)
         for product in OWN_PRODUCTS:
             for zone in ZONES:
                 for category in ("Regular", "Low-Calorie"):
                     fields = [
-                        str(year),
-                        MONTHS[month - 1],
+                        str(month.year),
+                        MONTHS[month.month - 1],
                         COUNTRY,
                         category,
                         product.flavor,
@@ -221,7 +220,7 @@ def _generate_into(
             )
             blob_rows[rel] = len(idx)
             if scale > 1:
-                log(f"sample: wrote {rel} ({len(idx):,} lines)")
+                log.info("wrote %s (%s lines)", rel, f"{len(idx):,}")
 
     # -- teinvento_inc: a Spark star schema per version ------------------------------------------
     facts = market_facts(seed, totals)
@@ -237,11 +236,11 @@ def _generate_into(
         idx = fact_by_order[facts.t[fact_by_order] <= cutoffs[vi]]
         rows = []
         for i in idx.tolist():
-            year, month = month_of(int(facts.t[i]))
+            month = month_of(int(facts.t[i]))
             rows.append(
                 [
-                    str(year),
-                    MONTHS[month - 1],
+                    str(month.year),
+                    MONTHS[month.month - 1],
                     _fmt(fact_sales[vi][i]),
                     str(facts.id_region[i]),
                     str(facts.id_product[i]),
@@ -268,10 +267,9 @@ def generate(
     out_dir: Path,
     scale: int = 1,
     versions: Sequence[str] = DEFAULT_VERSIONS,
-    seed: int = 42,
+    seed: int = DEFAULT_SEED,
     *,
     force: bool = False,
-    log: Callable[[str], None] | None = None,
 ) -> SampleSummary:
     """Write a sample container under `out_dir` (built in a temp sibling, then renamed in place).
 
@@ -286,13 +284,13 @@ def generate(
         raise FileExistsError(f"{out_dir}: exists and is not a directory")
     if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
         raise FileExistsError(f"{out_dir}: exists and is not empty (use --force to replace it)")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    tmp = temp_path(out_dir)
     try:
-        blob_rows = _generate_into(tmp, scale, parsed, seed, log or (lambda _msg: None))
+        tmp.mkdir()
+        blob_rows = _generate_into(tmp, scale, parsed, seed)
         _replace_dir(tmp, out_dir)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_path(tmp)
         raise
     return SampleSummary(
         out_dir=out_dir,
@@ -313,132 +311,11 @@ def _replace_dir(new: Path, target: Path) -> None:
         target.rmdir()
         os.replace(new, target)
         return
-    trash = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-    os.replace(target, trash / "old")
+    old = temp_path(target)
+    os.replace(target, old)
     try:
         os.replace(new, target)
     except BaseException:
-        os.replace(trash / "old", target)
+        os.replace(old, target)
         raise
-    shutil.rmtree(trash, ignore_errors=True)
-
-
-def upload(
-    local_dir: Path,
-    *,
-    connection_string: str | None = None,
-    container: str | None = None,
-    blob_url: str | None = None,
-    log: Callable[[str], None] | None = None,
-) -> int:
-    """Upload every file under `local_dir` (blob name = relative posix path); returns the count.
-
-    Give either `connection_string` + `container` (the container is created if missing) or a
-    container SAS `blob_url` (needs write permission).
-    """
-    from azure.core.exceptions import ResourceExistsError
-    from azure.storage.blob import ContainerClient, ContentSettings
-
-    local_dir = Path(local_dir)
-    if not local_dir.is_dir():
-        raise FileNotFoundError(f"{local_dir}: not a directory")
-    if blob_url:
-        if connection_string or container:
-            raise ValueError("upload: give either blob_url or connection_string + container")
-        client = ContainerClient.from_container_url(blob_url)
-    elif connection_string and container:
-        client = ContainerClient.from_connection_string(connection_string, container)
-        try:
-            client.create_container()
-        except ResourceExistsError:
-            pass
-    else:
-        raise ValueError("upload: give blob_url, or connection_string and container")
-    files = sorted(p for p in local_dir.rglob("*") if p.is_file())
-    with client:
-        for i, path in enumerate(files, 1):
-            name = path.relative_to(local_dir).as_posix()
-            settings = ContentSettings(
-                content_type="text/csv; charset=utf-8" if path.suffix == ".csv" else None
-            )
-            with path.open("rb") as fh:
-                client.upload_blob(
-                    name, fh, overwrite=True, content_settings=settings, max_concurrency=2
-                )
-            if log is not None and (path.stat().st_size > 50_000_000 or i == len(files)):
-                log(f"sample: uploaded {i}/{len(files)} blobs ({name})")
-    return len(files)
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m ingest.sample",
-        description="Write a sample Tamales Inc blob container (layout and quirks of RAW_DATA.md).",
-    )
-    p.add_argument("--out", type=Path, help="folder to write (must be missing or empty)")
-    p.add_argument("--scale", type=int, default=1, help="lines per key multiplier (default 1)")
-    p.add_argument(
-        "--versions",
-        default=",".join(DEFAULT_VERSIONS),
-        help="comma-separated data versions yyyymmdd (default %(default)s)",
-    )
-    p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    p.add_argument("--force", action="store_true", help="replace a non-empty --out folder")
-    p.add_argument("--connection-string", help="upload to this Azure storage account")
-    p.add_argument("--container", help="container to create/fill with --connection-string")
-    p.add_argument("--blob-url", help="upload to this container SAS URL (needs write access)")
-    return p
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """CLI entry point; returns the exit code."""
-    args = _parser().parse_args(argv)
-
-    def log(msg: str) -> None:
-        print(msg, file=sys.stderr, flush=True)
-
-    uploading = bool(args.blob_url or args.connection_string or args.container)
-    try:
-        if uploading and not args.blob_url and not (args.connection_string and args.container):
-            raise ValueError("--connection-string and --container go together")
-        if args.blob_url and (args.connection_string or args.container):
-            raise ValueError("give --blob-url or --connection-string/--container, not both")
-        if args.out is None and not uploading:
-            raise ValueError("--out: required unless uploading (--blob-url or --connection-string)")
-        versions = [v for v in args.versions.split(",") if v.strip()]
-        with tempfile.TemporaryDirectory(prefix="tamales-sample-") as scratch:
-            out = args.out if args.out is not None else Path(scratch) / "container"
-            summary = generate(
-                out, scale=args.scale, versions=versions, seed=args.seed, force=args.force, log=log
-            )
-            line = summary.line()
-            if args.out is None:
-                line = line.replace(f" -> {summary.out_dir}", " (temporary folder)")
-            if uploading:
-                started = time.perf_counter()
-                n = upload(
-                    summary.out_dir,
-                    connection_string=args.connection_string,
-                    container=args.container,
-                    blob_url=args.blob_url,
-                    log=log,
-                )
-                where = args.container or "the SAS container"
-                line += f"; uploaded {n} blobs to {where} in {time.perf_counter() - started:.1f} s"
-    except (ValueError, FileExistsError, FileNotFoundError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except Exception as exc:  # azure errors: one line, no SAS token (the SDK redacts signatures)
-        status = getattr(exc, "status_code", None)
-        hint = ""
-        if status in (401, 403):
-            hint = " (check the key, or that the SAS allows create+write: sp=...cw...)"
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        print(f"error: upload failed: {type(exc).__name__}: {first}{hint}", file=sys.stderr)
-        return 1
-    print(line)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    remove_path(old)
