@@ -1,4 +1,9 @@
-"""The raw-data contract: data versions, landed tables, typed columns, lineage and quarantine."""
+"""The raw-data contract: data versions, landed tables, typed columns, lineage and quarantine.
+
+Blobs are named `<source>/<dataset>/<country>/<yyyymmdd version>/...`. A source with one table
+(the ERP export) feeds it every CSV under a version folder; a source with several (the Spark star
+schema) keeps each table's part files in a folder named after the table.
+"""
 
 from __future__ import annotations
 
@@ -65,58 +70,66 @@ _S, _I32, _I64, _F64 = pl.String(), pl.Int32(), pl.Int64(), pl.Float64()
 TAMALES_DATASET = "ventas_mensuales_tamales_inc"
 TEINVENTO_DATASET = "ventas_reportadas_mercado_tamales"
 
+MONTHLY_SALES = TableSpec(
+    "tamales_inc",
+    TAMALES_DATASET,
+    "monthly_sales",
+    (
+        _col("year", _I32, True),
+        _col("month", _S, True),
+        _col("country", _S),
+        _col("calorie_category", _S),
+        _col("flavor", _S),
+        _col("zone", _S),
+        _col("product_code", _S),
+        _col("product_name", _S),
+        _col("sales", _F64, True),
+    ),
+)
+FACT_TABLE = TableSpec(
+    "teinvento_inc",
+    TEINVENTO_DATASET,
+    "fact_table",
+    (
+        _col("year", _I32, True),
+        _col("month", _S, True),
+        _col("sales", _F64),
+        _col("id_region", _I64, True),
+        _col("id_product", _I64, True),
+    ),
+)
+PRODUCT_DIM = TableSpec(
+    "teinvento_inc",
+    TEINVENTO_DATASET,
+    "product_dim",
+    (
+        _col("id_product", _I64, True),
+        _col("calorie_category", _S),
+        _col("product", _S),
+        _col("product_brand", _S),
+        _col("producer", _S),
+    ),
+)
+REGION_DIM = TableSpec(
+    "teinvento_inc",
+    TEINVENTO_DATASET,
+    "region_dim",
+    (
+        _col("id_region", _I64, True),
+        _col("country", _S),
+        _col("region", _S),
+    ),
+)
+
 TABLES: dict[tuple[str, str], TableSpec] = {
-    (spec.source, spec.table): spec
-    for spec in (
-        TableSpec(
-            "tamales_inc",
-            TAMALES_DATASET,
-            "monthly_sales",
-            (
-                _col("year", _I32, True),
-                _col("month", _S, True),
-                _col("country", _S),
-                _col("calorie_category", _S),
-                _col("flavor", _S),
-                _col("zone", _S),
-                _col("product_code", _S),
-                _col("product_name", _S),
-                _col("sales", _F64, True),
-            ),
-        ),
-        TableSpec(
-            "teinvento_inc",
-            TEINVENTO_DATASET,
-            "fact_table",
-            (
-                _col("year", _I32, True),
-                _col("month", _S, True),
-                _col("sales", _F64),
-                _col("id_region", _I64, True),
-                _col("id_product", _I64, True),
-            ),
-        ),
-        TableSpec(
-            "teinvento_inc",
-            TEINVENTO_DATASET,
-            "product_dim",
-            (
-                _col("id_product", _I64, True),
-                _col("calorie_category", _S),
-                _col("product", _S),
-                _col("product_brand", _S),
-                _col("producer", _S),
-            ),
-        ),
-        TableSpec(
-            "teinvento_inc",
-            TEINVENTO_DATASET,
-            "region_dim",
-            (
-                _col("id_region", _I64, True),
-                _col("country", _S),
-                _col("region", _S),
-            ),
-        ),
-    )
+    (spec.source, spec.table): spec for spec in (MONTHLY_SALES, FACT_TABLE, PRODUCT_DIM, REGION_DIM)
 }
+SOURCES: tuple[str, ...] = tuple(dict.fromkeys(spec.source for spec in TABLES.values()))
+"""The sources in contract order; every other list of them derives from `TABLES`."""
+SOURCE_PREFIXES: tuple[str, ...] = tuple(f"{source}/" for source in SOURCES)
+"""The blob name prefixes an ingest lists: one folder per source at the container's root."""
+
+
+def source_tables(source: str) -> tuple[TableSpec, ...]:
+    """The tables of one source, in contract order."""
+    return tuple(spec for spec in TABLES.values() if spec.source == source)

@@ -15,8 +15,8 @@ from typing import TextIO
 import polars as pl
 from polars.io.plugins import register_io_source
 
-from ingest.contract import TABLES
-from ingest.discovery import SOURCE_PREFIXES, TableKey, discover
+from ingest.contract import SOURCE_PREFIXES, TABLES
+from ingest.discovery import TableKey, discover
 from ingest.download import DEFAULT_WORKERS, Prefetcher
 from ingest.errors import IngestError, redact
 from ingest.landing import exclusive_lock, publish, remove_stale_temps, temp_path

@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from ingest.contract import FACT_TABLE, MONTHLY_SALES
+
 SPARK_ID_STEP = 1 << 33
 """Spark `monotonically_increasing_id` puts the partition index in the upper bits."""
 
 COUNTRY = "Mexico"
-TAMALES_INC_DIR = "tamales_inc/ventas_mensuales_tamales_inc/mx"
-TEINVENTO_DIR = "teinvento_inc/ventas_reportadas_mercado_tamales/mx"
+COUNTRY_FOLDER = "mx"
+TAMALES_INC_DIR = f"{MONTHLY_SALES.source}/{MONTHLY_SALES.dataset}/{COUNTRY_FOLDER}"
+TEINVENTO_DIR = f"{FACT_TABLE.source}/{FACT_TABLE.dataset}/{COUNTRY_FOLDER}"
 
 # Rows per Spark part file (len = number of part files); 0 rows = a zero-byte file.
 # fact_table's layout is computed from its row count (see `fact_part_sizes`).

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from ingest.contract import MONTHS
+from ingest.contract import MONTHS, SOURCES, source_tables
 from ingest.sample.catalog import (
     COUNTRY,
     OWN_PRODUCTS,
@@ -85,15 +85,19 @@ class SampleSummary:
 
     def line(self) -> str:
         """The one-line summary printed by the CLI."""
-        fact = self.rows("teinvento_inc", table="fact_table")
-        prod = self.rows("teinvento_inc", table="product_dim")
-        reg = self.rows("teinvento_inc", table="region_dim")
+        sources = ", ".join(self._source_rows(source) for source in SOURCES)
         return (
-            f"sample: {self.n_blobs} blobs, versions {','.join(self.versions)}, "
-            f"tamales_inc {self.rows('tamales_inc'):,} rows, teinvento_inc fact_table {fact:,} / "
-            f"product_dim {prod} / region_dim {reg} rows, scale {self.scale}, seed {self.seed}, "
-            f"{self.seconds:.1f} s -> {self.out_dir}"
+            f"sample: {self.n_blobs} blobs, versions {','.join(self.versions)}, {sources}, "
+            f"scale {self.scale}, seed {self.seed}, {self.seconds:.1f} s -> {self.out_dir}"
         )
+
+    def _source_rows(self, source: str) -> str:
+        """`<source> <n> rows`, or each table's rows for a source with several tables."""
+        tables = [spec.table for spec in source_tables(source)]
+        if len(tables) == 1:
+            return f"{source} {self.rows(source):,} rows"
+        counts = " / ".join(f"{table} {self.rows(source, table=table):,}" for table in tables)
+        return f"{source} {counts} rows"
 
 
 def parse_versions(versions: Sequence[str]) -> tuple[str, ...]:
