@@ -7,6 +7,7 @@ schema) keeps each table's part files in a folder named after the table.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
@@ -42,6 +43,69 @@ class Column:
     required: bool = False
 
 
+Predicate = Callable[[pl.Expr, pl.Expr], pl.Expr]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A value rule of one column: `broken(text, value)` is True for a row that breaks it.
+
+    `text` is the field as read and `value` that text cast to the column's type (the same column
+    when the table was read typed); a null result does not fire. `message` is the quarantine
+    reason, `{}` standing for the field's text. A `parse` rule catches text that does not parse,
+    which a typed read has refused already.
+    """
+
+    column: Column
+    broken: Predicate
+    message: str
+    parse: bool = False
+
+    def reason(self, text: pl.Expr) -> pl.Expr:
+        """The quarantine reason for a row that breaks the rule."""
+        return pl.format(self.message, text) if "{}" in self.message else pl.lit(self.message)
+
+
+def _empty(text: pl.Expr, value: pl.Expr) -> pl.Expr:
+    return text.is_null()
+
+
+def _unparsed(text: pl.Expr, value: pl.Expr) -> pl.Expr:
+    return text.is_not_null() & value.is_null()
+
+
+def _not_finite(text: pl.Expr, value: pl.Expr) -> pl.Expr:
+    return value.is_nan() | value.is_infinite()
+
+
+def _outside_years(text: pl.Expr, value: pl.Expr) -> pl.Expr:
+    return ~value.is_between(*YEAR_RANGE)
+
+
+def _not_a_month(text: pl.Expr, value: pl.Expr) -> pl.Expr:
+    return ~text.is_in(MONTHS)
+
+
+def column_rules(column: Column) -> list[Rule]:
+    """The rules of one column, in the order a broken row's reason is chosen."""
+    name = column.name
+    rules: list[Rule] = []
+    if column.required:
+        rules.append(Rule(column, _empty, f"{name}: empty"))
+    if column.dtype.is_integer():
+        rules.append(Rule(column, _unparsed, f"{name}: not an integer: '{{}}'", parse=True))
+    elif column.dtype.is_float():
+        not_finite = f"{name}: not a finite number: '{{}}'"
+        rules.append(Rule(column, _unparsed, not_finite, parse=True))
+        rules.append(Rule(column, _not_finite, not_finite))
+    if name == "year":
+        low, high = YEAR_RANGE
+        rules.append(Rule(column, _outside_years, f"year: outside {low}-{high}: '{{}}'"))
+    elif name == "month":
+        rules.append(Rule(column, _not_a_month, "month: not Jan..Dec: '{}'"))
+    return rules
+
+
 @dataclass(frozen=True)
 class TableSpec:
     """A landed table: where its blobs come from and the columns of each CSV line, in order."""
@@ -54,6 +118,11 @@ class TableSpec:
     @property
     def names(self) -> list[str]:
         return [column.name for column in self.columns]
+
+    @property
+    def rules(self) -> list[Rule]:
+        """Every value rule, column by column: the first one a row breaks gives its reason."""
+        return [rule for column in self.columns for rule in column_rules(column)]
 
     @property
     def landed_schema(self) -> dict[str, pl.DataType]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from ingest.contract import MONTHS, QUARANTINE_SCHEMA, YEAR_RANGE, TableSpec
+from ingest.contract import QUARANTINE_SCHEMA, Column, TableSpec
 
 if TYPE_CHECKING:
     import numpy as np
@@ -228,68 +228,37 @@ def _empty_fields(spec: TableSpec) -> pl.DataFrame:
 
 def _typed(spec: TableSpec) -> list[pl.Expr]:
     """Text fields cast to the contract types (unparseable values become null)."""
-    return [
-        pl.col(c.name) if c.dtype == pl.String() else pl.col(c.name).cast(c.dtype, strict=False)
-        for c in spec.columns
-    ]
+    return [_value(column, pl.col(column.name)) for column in spec.columns]
+
+
+def _value(column: Column, text: pl.Expr) -> pl.Expr:
+    """A text field cast to its column's type (null where it does not parse)."""
+    return text if column.dtype == pl.String() else text.cast(column.dtype, strict=False)
 
 
 def _violations(spec: TableSpec, *, typed_input: bool) -> pl.Expr:
-    """True for rows that break the contract (cheap boolean checks, no strings built)."""
+    """True for rows that break a contract rule (cheap boolean checks, no strings built).
+
+    Over typed columns the `parse` rules are left out: the typed read refused unparseable text.
+    """
     flags: list[pl.Expr] = []
-    for column in spec.columns:
-        raw = pl.col(column.name)
-        value = (
-            raw
-            if typed_input or column.dtype == pl.String()
-            else raw.cast(column.dtype, strict=False)
-        )
-        if column.required:
-            flags.append(value.is_null())
-        elif column.dtype != pl.String() and not typed_input:
-            flags.append(raw.is_not_null() & value.is_null())
-        if column.dtype.is_float():
-            flags.append(value.is_nan() | value.is_infinite())
-        if column.name == "year":
-            flags.append(~value.is_between(*YEAR_RANGE))
-        elif column.name == "month":
-            flags.append(~raw.is_in(MONTHS))
+    for rule in spec.rules:
+        field = pl.col(rule.column.name)
+        if not typed_input:
+            flags.append(rule.broken(field, _value(rule.column, field)))
+        elif not rule.parse:
+            flags.append(rule.broken(field, field))
     return pl.any_horizontal(flags).fill_null(False)
 
 
 def _reasons(spec: TableSpec) -> pl.Expr:
-    """Over text fields: the first column (in order) that breaks the contract, and why."""
+    """Over text fields: the reason of the first rule (in contract order) a row breaks."""
     reasons: list[pl.Expr] = []
-    for column in spec.columns:
-        raw = pl.col(column.name)
-        value = raw if column.dtype == pl.String() else raw.cast(column.dtype, strict=False)
-        if column.required:
-            reasons.append(pl.when(raw.is_null()).then(pl.lit(f"{column.name}: empty")))
-        if column.dtype.is_integer():
-            reasons.append(
-                pl.when(raw.is_not_null() & value.is_null()).then(
-                    pl.format(f"{column.name}: not an integer: '{{}}'", raw)
-                )
-            )
-        elif column.dtype.is_float():
-            reasons.append(
-                pl.when(
-                    raw.is_not_null() & (value.is_null() | value.is_nan() | value.is_infinite())
-                ).then(pl.format(f"{column.name}: not a finite number: '{{}}'", raw))
-            )
-        if column.name == "year":
-            low, high = YEAR_RANGE
-            reasons.append(
-                pl.when(value.is_not_null() & ~value.is_between(low, high)).then(
-                    pl.format(f"year: outside {low}-{high}: '{{}}'", raw)
-                )
-            )
-        elif column.name == "month":
-            reasons.append(
-                pl.when(raw.is_not_null() & ~raw.is_in(MONTHS)).then(
-                    pl.format("month: not Jan..Dec: '{}'", raw)
-                )
-            )
+    for rule in spec.rules:
+        text = pl.col(rule.column.name)
+        reasons.append(
+            pl.when(rule.broken(text, _value(rule.column, text))).then(rule.reason(text))
+        )
     return pl.coalesce(reasons)
 
 
