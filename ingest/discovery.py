@@ -12,6 +12,7 @@ from tamales_inc.core.versions import is_version
 if TYPE_CHECKING:
     from ingest.source import BlobInfo
 
+SUCCESS_MARKER = "Spark success marker"
 _DATASETS: dict[str, str] = {source: source_tables(source)[0].dataset for source in SOURCES}
 _TABLES: dict[str, tuple[str, ...]] = {
     source: tuple(spec.table for spec in source_tables(source)) for source in SOURCES
@@ -52,7 +53,7 @@ def classify(name: str) -> TableKey | str:
     if not is_version(version):
         return f"version folder {version!r} is not a yyyymmdd date"
     if basename == "_SUCCESS":
-        return "Spark success marker"
+        return SUCCESS_MARKER
     if basename.startswith(("_", ".")):
         return "hidden or metadata file"
     if not basename.lower().endswith(".csv"):
