@@ -33,6 +33,7 @@ from ingest.sample.model import (
     HORIZON_MONTHS,
     OWN_FIRST_T,
     STREAM_UUID,
+    FactRows,
     base_lines,
     market_facts,
     month_index,
@@ -166,12 +167,26 @@ def _spark_uuid(seed: int, version: str, table: str) -> uuid.UUID:
 
 
 def _generate_into(root: Path, scale: int, versions: tuple[str, ...], seed: int) -> dict[str, int]:
-    blob_rows: dict[str, int] = {}
+    """Write every blob of the container under `root`; return the data rows per blob name."""
     cutoffs = [_cutoff(v) for v in versions]
     totals = own_totals(seed)
-    lines = base_lines(seed, totals)
+    blob_rows: dict[str, int] = {}
+    _write_own_sales(root, scale, versions, cutoffs, seed, totals, blob_rows)
+    _write_market_feed(root, versions, cutoffs, seed, totals, blob_rows)
+    return blob_rows
 
-    # -- tamales_inc: lines of months <= the last version's cutoff ----------------------------
+
+def _write_own_sales(
+    root: Path,
+    scale: int,
+    versions: tuple[str, ...],
+    cutoffs: list[int],
+    seed: int,
+    totals: np.ndarray,
+    blob_rows: dict[str, int],
+) -> None:
+    """The ERP export: per version and zone, one file of the lines up to the version's month."""
+    lines = base_lines(seed, totals)
     keep = lines.t <= cutoffs[-1]
     per_version = [s[keep] for s in restated_sales(seed, lines, cutoffs)]
     line_t, line_code, line_zone = lines.t[keep], lines.code[keep], lines.zone[keep]
@@ -184,26 +199,8 @@ def _generate_into(root: Path, scale: int, versions: tuple[str, ...], seed: int)
         )
     else:
         order = lines.order[keep]
-    # one text prefix per (month, code, zone, calorie category)
     prefix_id = ((line_t * len(OWN_PRODUCTS) + line_code) * len(ZONES) + line_zone) * 2 + low_cal
-    prefixes: list[str] = []
-    for t in range(HORIZON_MONTHS):
-        month = month_of(t)
-        for product in OWN_PRODUCTS:
-            for zone in ZONES:
-                for category in ("Regular", "Low-Calorie"):
-                    fields = [
-                        str(month.year),
-                        MONTHS[month.month - 1],
-                        COUNTRY,
-                        category,
-                        product.flavor,
-                        zone.name,
-                        product.code,
-                        product.product_name,
-                    ]
-                    prefixes.append(",".join(fields) + ",")
-    prefix_series = pl.Series("prefix", prefixes)
+    prefix_series = pl.Series("prefix", _line_prefixes())
     by_zone_sorted = np.lexsort((order, line_zone))
     zone_bounds = np.searchsorted(line_zone[by_zone_sorted], np.arange(len(ZONES) + 1))
     for vi, version in enumerate(versions):
@@ -226,7 +223,39 @@ def _generate_into(root: Path, scale: int, versions: tuple[str, ...], seed: int)
             if scale > 1:
                 log.info("wrote %s (%s lines)", rel, f"{len(idx):,}")
 
-    # -- teinvento_inc: a Spark star schema per version ------------------------------------------
+
+def _line_prefixes() -> list[str]:
+    """The text of an ERP line before its sales, one per (month, code, zone, calorie category)
+    in that nesting order."""
+    prefixes: list[str] = []
+    for t in range(HORIZON_MONTHS):
+        month = month_of(t)
+        for product in OWN_PRODUCTS:
+            for zone in ZONES:
+                for category in ("Regular", "Low-Calorie"):
+                    fields = [
+                        str(month.year),
+                        MONTHS[month.month - 1],
+                        COUNTRY,
+                        category,
+                        product.flavor,
+                        zone.name,
+                        product.code,
+                        product.product_name,
+                    ]
+                    prefixes.append(",".join(fields) + ",")
+    return prefixes
+
+
+def _write_market_feed(
+    root: Path,
+    versions: tuple[str, ...],
+    cutoffs: list[int],
+    seed: int,
+    totals: np.ndarray,
+    blob_rows: dict[str, int],
+) -> None:
+    """The market feed: per version, a Spark star schema (fact table and two dimensions)."""
     facts = market_facts(seed, totals)
     fact_sales = restated_facts(seed, facts, cutoffs)
     fact_by_order = np.argsort(facts.order, kind="stable")
@@ -238,18 +267,7 @@ def _generate_into(root: Path, scale: int, versions: tuple[str, ...], seed: int)
     for vi, version in enumerate(versions):
         base = root / TEINVENTO_DIR / version
         idx = fact_by_order[facts.t[fact_by_order] <= cutoffs[vi]]
-        rows = []
-        for i in idx.tolist():
-            month = month_of(int(facts.t[i]))
-            rows.append(
-                [
-                    str(month.year),
-                    MONTHS[month.month - 1],
-                    _fmt(fact_sales[vi][i]),
-                    str(facts.id_region[i]),
-                    str(facts.id_product[i]),
-                ]
-            )
+        rows = [_fact_row(facts, fact_sales[vi], i) for i in idx.tolist()]
         tables = {
             "fact_table": (rows, fact_part_sizes(len(rows))),
             "product_dim": (_shuffled(product_rows, seed, version, 1), PRODUCT_DIM_PARTS),
@@ -259,7 +277,17 @@ def _generate_into(root: Path, scale: int, versions: tuple[str, ...], seed: int)
             _write_spark_table(
                 base / table, table_rows, sizes, _spark_uuid(seed, version, table), blob_rows, root
             )
-    return blob_rows
+
+
+def _fact_row(facts: FactRows, sales: np.ndarray, i: int) -> list[str]:
+    month = month_of(int(facts.t[i]))
+    return [
+        str(month.year),
+        MONTHS[month.month - 1],
+        _fmt(sales[i]),
+        str(facts.id_region[i]),
+        str(facts.id_product[i]),
+    ]
 
 
 def _shuffled(rows: list[list[str]], seed: int, version: str, salt: int) -> list[list[str]]:
