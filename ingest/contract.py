@@ -155,39 +155,34 @@ MONTHLY_SALES = TableSpec(
         _col("sales", _F64, True),
     ),
 )
-FACT_TABLE = TableSpec(
-    "teinvento_inc",
-    TEINVENTO_DATASET,
+
+
+def _market_feed(table: str, *columns: Column) -> TableSpec:
+    """A table of the market feed (a Spark star schema)."""
+    return TableSpec("teinvento_inc", TEINVENTO_DATASET, table, columns)
+
+
+FACT_TABLE = _market_feed(
     "fact_table",
-    (
-        _col("year", _I32, True),
-        _col("month", _S, True),
-        _col("sales", _F64),
-        _col("id_region", _I64, True),
-        _col("id_product", _I64, True),
-    ),
+    _col("year", _I32, True),
+    _col("month", _S, True),
+    _col("sales", _F64),
+    _col("id_region", _I64, True),
+    _col("id_product", _I64, True),
 )
-PRODUCT_DIM = TableSpec(
-    "teinvento_inc",
-    TEINVENTO_DATASET,
+PRODUCT_DIM = _market_feed(
     "product_dim",
-    (
-        _col("id_product", _I64, True),
-        _col("calorie_category", _S),
-        _col("product", _S),
-        _col("product_brand", _S),
-        _col("producer", _S),
-    ),
+    _col("id_product", _I64, True),
+    _col("calorie_category", _S),
+    _col("product", _S),
+    _col("product_brand", _S),
+    _col("producer", _S),
 )
-REGION_DIM = TableSpec(
-    "teinvento_inc",
-    TEINVENTO_DATASET,
+REGION_DIM = _market_feed(
     "region_dim",
-    (
-        _col("id_region", _I64, True),
-        _col("country", _S),
-        _col("region", _S),
-    ),
+    _col("id_region", _I64, True),
+    _col("country", _S),
+    _col("region", _S),
 )
 
 TABLES: dict[tuple[str, str], TableSpec] = {

@@ -121,6 +121,27 @@ def _cutoff(version: str) -> int:
     return month_index(date(int(version[:4]), int(version[4:6]), 1))
 
 
+@dataclass
+class _Container:
+    """A container being written: its folder, versions (with their cutoff month indexes), seed,
+    the model's monthly totals both feeds follow, and the data rows of each blob written."""
+
+    root: Path
+    versions: tuple[str, ...]
+    seed: int
+    cutoffs: list[int] = field(init=False)
+    totals: np.ndarray = field(init=False)
+    blob_rows: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.cutoffs = [_cutoff(v) for v in self.versions]
+        self.totals = own_totals(self.seed)
+
+    def wrote(self, path: Path, rows: int) -> None:
+        """Count a blob written under the root."""
+        self.blob_rows[path.relative_to(self.root).as_posix()] = rows
+
+
 def _csv_text(rows: list[list[str]]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
@@ -139,12 +160,11 @@ def _fmt(x: float) -> str:
 
 
 def _write_spark_table(
+    container: _Container,
     table_dir: Path,
     rows: list[list[str]],
     part_sizes: Sequence[int],
     job_uuid: uuid.UUID,
-    blob_rows: dict[str, int],
-    root: Path,
 ) -> None:
     """Write rows as Spark part files (0 rows = a zero-byte part) and the `_SUCCESS` marker."""
     assert sum(part_sizes) == len(rows)
@@ -155,10 +175,10 @@ def _write_spark_table(
         chunk = rows[start : start + n]
         start += n
         _write(path, _csv_text(chunk))
-        blob_rows[path.relative_to(root).as_posix()] = len(chunk)
+        container.wrote(path, len(chunk))
     success = table_dir / "_SUCCESS"
     success.write_bytes(b"")
-    blob_rows[success.relative_to(root).as_posix()] = 0
+    container.wrote(success, 0)
 
 
 def _spark_uuid(seed: int, version: str, table: str) -> uuid.UUID:
@@ -168,25 +188,16 @@ def _spark_uuid(seed: int, version: str, table: str) -> uuid.UUID:
 
 def _generate_into(root: Path, scale: int, versions: tuple[str, ...], seed: int) -> dict[str, int]:
     """Write every blob of the container under `root`; return the data rows per blob name."""
-    cutoffs = [_cutoff(v) for v in versions]
-    totals = own_totals(seed)
-    blob_rows: dict[str, int] = {}
-    _write_own_sales(root, scale, versions, cutoffs, seed, totals, blob_rows)
-    _write_market_feed(root, versions, cutoffs, seed, totals, blob_rows)
-    return blob_rows
+    container = _Container(root, versions, seed)
+    _write_own_sales(container, scale)
+    _write_market_feed(container)
+    return container.blob_rows
 
 
-def _write_own_sales(
-    root: Path,
-    scale: int,
-    versions: tuple[str, ...],
-    cutoffs: list[int],
-    seed: int,
-    totals: np.ndarray,
-    blob_rows: dict[str, int],
-) -> None:
+def _write_own_sales(container: _Container, scale: int) -> None:
     """The ERP export: per version and zone, one file of the lines up to the version's month."""
-    lines = base_lines(seed, totals)
+    seed, cutoffs = container.seed, container.cutoffs
+    lines = base_lines(seed, container.totals)
     keep = lines.t <= cutoffs[-1]
     per_version = [s[keep] for s in restated_sales(seed, lines, cutoffs)]
     line_t, line_code, line_zone = lines.t[keep], lines.code[keep], lines.zone[keep]
@@ -203,7 +214,7 @@ def _write_own_sales(
     prefix_series = pl.Series("prefix", _line_prefixes())
     by_zone_sorted = np.lexsort((order, line_zone))
     zone_bounds = np.searchsorted(line_zone[by_zone_sorted], np.arange(len(ZONES) + 1))
-    for vi, version in enumerate(versions):
+    for vi, version in enumerate(container.versions):
         values = per_version[vi]
         for zi, zone in enumerate(ZONES):
             idx = by_zone_sorted[zone_bounds[zi] : zone_bounds[zi + 1]]
@@ -214,12 +225,12 @@ def _write_own_sales(
                 f"{TAMALES_INC_DIR}/{version}/csv/{zone.folder}/"
                 f"ventas_mensuales_{zone.folder}_{version}.csv"
             )
-            path = root / rel
+            path = container.root / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             pl.DataFrame({"line": text}).write_csv(
                 path, include_header=False, quote_style="never", line_terminator="\n"
             )
-            blob_rows[rel] = len(idx)
+            container.wrote(path, len(idx))
             if scale > 1:
                 log.info("wrote %s (%s lines)", rel, f"{len(idx):,}")
 
@@ -247,16 +258,10 @@ def _line_prefixes() -> list[str]:
     return prefixes
 
 
-def _write_market_feed(
-    root: Path,
-    versions: tuple[str, ...],
-    cutoffs: list[int],
-    seed: int,
-    totals: np.ndarray,
-    blob_rows: dict[str, int],
-) -> None:
+def _write_market_feed(container: _Container) -> None:
     """The market feed: per version, a Spark star schema (fact table and two dimensions)."""
-    facts = market_facts(seed, totals)
+    seed, cutoffs = container.seed, container.cutoffs
+    facts = market_facts(seed, container.totals)
     fact_sales = restated_facts(seed, facts, cutoffs)
     fact_by_order = np.argsort(facts.order, kind="stable")
     product_rows = [
@@ -264,8 +269,8 @@ def _write_market_feed(
         for p in PRODUCTS
     ]
     region_rows = [[str(rid), country, name] for rid, country, name in REGIONS]
-    for vi, version in enumerate(versions):
-        base = root / TEINVENTO_DIR / version
+    for vi, version in enumerate(container.versions):
+        base = container.root / TEINVENTO_DIR / version
         idx = fact_by_order[facts.t[fact_by_order] <= cutoffs[vi]]
         rows = [_fact_row(facts, fact_sales[vi], i) for i in idx.tolist()]
         tables = {
@@ -274,9 +279,8 @@ def _write_market_feed(
             "region_dim": (_shuffled(region_rows, seed, version, 2), REGION_DIM_PARTS),
         }
         for table, (table_rows, sizes) in tables.items():
-            _write_spark_table(
-                base / table, table_rows, sizes, _spark_uuid(seed, version, table), blob_rows, root
-            )
+            job = _spark_uuid(seed, version, table)
+            _write_spark_table(container, base / table, table_rows, sizes, job)
 
 
 def _fact_row(facts: FactRows, sales: np.ndarray, i: int) -> list[str]:
