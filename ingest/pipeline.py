@@ -50,16 +50,16 @@ class _Run:
     settings: Settings
     source: Source
     started_at: datetime
-    started: float
+    started_clock: float
     report: IngestReport
     records: dict[TableKey, TableRecord] = field(default_factory=dict)
 
     @classmethod
     def start(cls, settings: Settings) -> _Run:
-        started_at, started = datetime.now(UTC), time.perf_counter()
+        started_at, started_clock = datetime.now(UTC), time.perf_counter()
         source = open_source(settings)
         report = IngestReport(run_id=new_run_id(started_at), source=source.description)
-        return cls(settings, source, started_at, started, report)
+        return cls(settings, source, started_at, started_clock, report)
 
     @property
     def ingested_at(self) -> datetime:
@@ -78,7 +78,7 @@ def _recorded(run: _Run) -> Iterator[None]:
         raise
     finally:
         run.report.blobs_downloaded = run.source.downloads
-        run.report.seconds = time.perf_counter() - run.started
+        run.report.seconds = time.perf_counter() - run.started_clock
         run.source.close()
         run.report.manifest_path = write_run_manifest(
             run.settings.manifests_dir, run.report, run.records, run.started_at, error
