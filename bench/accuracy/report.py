@@ -56,6 +56,14 @@ def _fmt(value: float, digits: int = 3) -> str:
     return "-" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
 
 
+def _metric(value: float, metric: str) -> str:
+    """WAPE as a percentage with two decimals (real sets reach fractions of a percent), MASE
+    with three decimals."""
+    if metric == "wape" and np.isfinite(value):
+        return f"{value * 100:.2f}%"
+    return _fmt(value)
+
+
 def candidates_of(results: list[CutoffResult]) -> list[str]:
     """Every candidate scored at any cut-off, in order of first appearance."""
     return list(dict.fromkeys(m for r in results for m in r.candidates))
@@ -81,9 +89,10 @@ def metric_table(results: list[CutoffResult], metric: str) -> str:
         cells = [f"**{model}**" if model == CHAMPION else model]
         for frame in per_cutoff.values():
             value = frame.filter((pl.col("model") == model) & (pl.col("horizon") == ALL_HORIZONS))
-            cells.append(_fmt(float(value[metric][0])) if value.height else "-")
+            cells.append(_metric(float(value[metric][0]), metric) if value.height else "-")
         overall = mean.get((model, ALL_HORIZONS), np.nan)
-        cells += [_fmt(overall), *(_fmt(mean.get((model, h), np.nan)) for h in horizons)]
+        cells.append(_metric(overall, metric))
+        cells += [_metric(mean.get((model, h), np.nan), metric) for h in horizons]
         for reference in (REFERENCE, SEASONAL_BASELINE):
             cells.append(_fmt(ratio(overall, mean.get((reference, ALL_HORIZONS), np.nan)), 2))
         rows.append(cells)
@@ -168,8 +177,8 @@ def summary_table(by_set: dict[str, list[CutoffResult]], levels: tuple[float, ..
             [
                 name,
                 len(results),
-                _fmt(wape[CHAMPION]),
-                _fmt(wape[REFERENCE]),
+                _metric(wape[CHAMPION], "wape"),
+                _metric(wape[REFERENCE], "wape"),
                 _fmt(vs_ets, 2),
                 _fmt(vs_seasonal, 2),
                 _fmt(mase_vs_ets, 2),
