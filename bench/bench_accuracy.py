@@ -53,7 +53,7 @@ from measure import BENCH_DIR, REPO_ROOT, clean_env, write_results
 from tamales_inc.core.files import remove_path
 from tamales_inc.core.months import parse_month
 from tamales_inc.core.settings import Settings
-from tamales_inc.forecasting.features import read_features
+from tamales_inc.forecasting.data import read_features
 from tamales_inc.forecasting.intervals import LEVELS
 
 ACCURACY_DIR = BENCH_DIR / "accuracy"

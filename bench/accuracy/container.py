@@ -29,7 +29,7 @@ import numpy as np
 import polars as pl
 
 from ingest.contract import MONTHS
-from ingest.sample_catalog import (
+from ingest.sample.catalog import (
     COUNTRY,
     REGION_DIM_PARTS,
     REGIONS,

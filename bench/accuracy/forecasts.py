@@ -15,7 +15,7 @@ import polars as pl
 from accuracy.mart import query_warehouse
 from tamales_inc.core.months import month_number
 from tamales_inc.core.settings import Settings
-from tamales_inc.forecasting.features import read_features
+from tamales_inc.forecasting.data import read_features
 from tamales_inc.forecasting.forecast import active_origins
 from tamales_inc.forecasting.intervals import LEVELS, level_tag
 from tamales_inc.forecasting.metrics import SEASON_LENGTH
