@@ -7,8 +7,13 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from ingest.contract import TABLES
+
 MONTH_PATTERN = r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$"
-Source = Literal["tamales_inc", "teinvento_inc"]
+# the sources of the raw-data contract, in its order
+SOURCES: tuple[str, ...] = tuple(dict.fromkeys(source for source, _ in TABLES))
+Source = Literal[SOURCES]  # type: ignore[valid-type]
+GroupBy = Literal["month", "product", "zone", "source"]
 Month = Annotated[
     str,
     msgspec.Meta(
@@ -91,7 +96,7 @@ class SalesPage(msgspec.Struct):
     total: int
     limit: int
     offset: int
-    group_by: Literal["month", "product", "zone", "source"] | None
+    group_by: GroupBy | None
     items: list[SalesRow]
 
 
