@@ -20,7 +20,7 @@ from tamales_sales_service.controllers.predictions import PredictionController
 from tamales_sales_service.controllers.products import ProductController
 from tamales_sales_service.controllers.sales import SalesController
 from tamales_sales_service.controllers.zones import ZoneController
-from tamales_sales_service.dependencies import DEPENDENCIES, MODEL, WAREHOUSE
+from tamales_sales_service.dependencies import dependencies
 from tamales_sales_service.errors import EXCEPTION_HANDLERS
 from tamales_sales_service.openapi import openapi_config, static_router
 from tamales_sales_service.served_model import PromotedModel
@@ -88,8 +88,8 @@ def create_app(
             ModelController,
             static_router(),
         ],
-        state=State({"settings": settings, WAREHOUSE: warehouse, MODEL: model}),
-        dependencies=DEPENDENCIES,
+        state=State({"settings": settings, "warehouse": warehouse, "model": model}),
+        dependencies=dependencies(warehouse, model),
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(API_VERSION),
