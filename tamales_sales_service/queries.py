@@ -1,6 +1,7 @@
 """Every SQL statement the service runs on the warehouse: the catalogs loaded per snapshot, the
 paged queries behind /sales, /features and /forecasts, and the lookups of /predictions and
-/models. Bound parameters only; the only identifiers formatted into SQL come from allowlists."""
+/models. Bound parameters only; the only identifiers formatted into SQL come from allowlists and
+the `ml` tables' declarations (`tamales_inc.forecasting.tables`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import duckdb
 import msgspec
 import polars as pl
 
+from tamales_inc.forecasting.tables import BACKTEST_METRICS, FORECASTS, MODEL_RUNS
 from tamales_sales_service.schemas import (
     BacktestMetric,
     FeatureRow,
@@ -191,7 +193,7 @@ class ForecastQuery(PagedQuery):
             "max(case when round(level, 2) = 0.8 then yhat_upper end), "
             "max(case when round(level, 2) = 0.95 then yhat_lower end), "
             "max(case when round(level, 2) = 0.95 then yhat_upper end), "
-            f"max(model_version) from ml.forecasts{_where_sql(clauses)} "
+            f"max(model_version) from {FORECASTS.qualified_name}{_where_sql(clauses)} "
             "group by source, product_id, zone_id, sales_month, horizon"
         )
         return f"{sql} order by source, product_id, zone_id, sales_month, horizon", params
@@ -319,7 +321,7 @@ class ModelRun:
 def model_run(cur: duckdb.DuckDBPyConnection, version: str) -> ModelRun | None:
     """The latest ml.model_runs row of `version`, or None."""
     row = cur.execute(
-        "select trained_at, model_name, is_champion from ml.model_runs "
+        f"select trained_at, model_name, is_champion from {MODEL_RUNS.qualified_name} "
         "where model_version = ? order by trained_at desc limit 1",
         [version],
     ).fetchone()
@@ -332,7 +334,7 @@ def model_run(cur: duckdb.DuckDBPyConnection, version: str) -> ModelRun | None:
 def overall_backtest(cur: duckdb.DuckDBPyConnection) -> list[BacktestMetric]:
     """Every model's overall backtest metrics (ml.backtest_metrics), best WAPE first."""
     sql = (
-        "select model, wape, mase, rmse, bias, n from ml.backtest_metrics "
+        f"select model, wape, mase, rmse, bias, n from {BACKTEST_METRICS.qualified_name} "
         "where scope = 'overall' order by wape nulls last, model"
     )
     return _rows(cur, sql, BacktestMetric)

@@ -7,12 +7,10 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from ingest.contract import TABLES
+from ingest.contract import SOURCES
 
 MONTH_PATTERN = r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$"
-# the sources of the raw-data contract, in its order
-SOURCES: tuple[str, ...] = tuple(dict.fromkeys(source for source, _ in TABLES))
-Source = Literal[SOURCES]  # type: ignore[valid-type]
+Source = Literal[SOURCES]  # type: ignore[valid-type]  # the raw-data contract's sources
 GroupBy = Literal["month", "product", "zone", "source"]
 Month = Annotated[
     str,

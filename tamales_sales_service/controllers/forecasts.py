@@ -7,6 +7,7 @@ from typing import Annotated
 from litestar import Controller, get
 from litestar.params import QueryParameter
 
+from tamales_inc.forecasting.tables import FORECASTS
 from tamales_sales_service.dependencies import CurrentSnapshot
 from tamales_sales_service.errors import WarehouseUnavailable, responses
 from tamales_sales_service.params import Limit, Offset, ProductIdFilter, SourceFilter, ZoneIdFilter
@@ -39,7 +40,7 @@ class ForecastController(Controller):
         """Forecasts matching the filters, ordered by series, month and horizon."""
         snapshot.require_product(product_id)
         snapshot.require_zone(zone_id)
-        if not snapshot.has_table("ml.forecasts"):
+        if not snapshot.has_table(FORECASTS.qualified_name):
             raise WarehouseUnavailable(
                 f"no forecasts in warehouse {snapshot.build.data_version} yet: run `just train`"
             )

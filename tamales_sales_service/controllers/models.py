@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Controller, get
 
+from tamales_inc.forecasting.tables import BACKTEST_METRICS, MODEL_RUNS
 from tamales_sales_service import queries
 from tamales_sales_service.dependencies import CurrentModel, CurrentSnapshot
 from tamales_sales_service.errors import UnknownId, responses
@@ -28,10 +29,10 @@ class ModelController(Controller):
             raise UnknownId(model.missing_reason())
         cur = snapshot.cursor()
         run = None
-        if snapshot.has_table("ml.model_runs"):
+        if snapshot.has_table(MODEL_RUNS.qualified_name):
             run = queries.model_run(cur, model.loaded.version)
         backtest: list[BacktestMetric] = []
-        if snapshot.has_table("ml.backtest_metrics"):
+        if snapshot.has_table(BACKTEST_METRICS.qualified_name):
             backtest = queries.overall_backtest(cur)
         return ModelInfo(
             version=model.loaded.version,
