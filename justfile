@@ -68,7 +68,7 @@ bench-train *args:
 bench-accuracy *args:
     python bench/bench_accuracy.py "$@"
 
-# Serve the REST API on 127.0.0.1:8000 (`just serve --host 0.0.0.0 --port 9000`); docs at /schema
+# Serve the REST API on 127.0.0.1:8000 (`just serve --host 0.0.0.0 --port 9000`); its OpenAPI docs at /schema
 serve *args:
     python -m tamales_sales_service "$@"
 
