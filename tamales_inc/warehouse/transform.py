@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from dataclasses import dataclass, field
@@ -11,9 +12,10 @@ from pathlib import Path
 
 import duckdb
 
-from tamales_inc.core.settings import Settings
+from tamales_inc.core.errors import TamalesError
+from tamales_inc.core.settings import ENGINES, Settings
 from tamales_inc.core.versions import is_version
-from tamales_inc.warehouse.dbt import invoke_dbt
+from tamales_inc.warehouse.engine import dbt_build
 from tamales_inc.warehouse.export import ExportedTable, export_processed
 from tamales_inc.warehouse.publish import staged_warehouse
 
@@ -122,18 +124,20 @@ def _carry_over_ml_tables(con: duckdb.DuckDBPyConnection, published: Path) -> li
     return [f"ml.{table}" for table in tables]
 
 
-def _write_build_info(con: duckdb.DuckDBPyConnection, built_at: datetime, dbt_version: str) -> str:
+def _write_build_info(
+    con: duckdb.DuckDBPyConnection, built_at: datetime, dbt_version: str, engine: str
+) -> str:
     (data_version,) = con.execute(
         "select string_agg(distinct data_version, ',' order by data_version) from marts.fct_sales"
     ).fetchone()
     con.execute("create schema if not exists meta")
     con.execute(
         "create or replace table meta.build_info "
-        "(built_at timestamp, data_version varchar, dbt_version varchar)"
+        "(built_at timestamp, data_version varchar, dbt_version varchar, engine varchar)"
     )
     con.execute(
-        "insert into meta.build_info values (?, ?, ?)",
-        [built_at.replace(tzinfo=None), data_version, dbt_version],
+        "insert into meta.build_info values (?, ?, ?, ?)",
+        [built_at.replace(tzinfo=None), data_version, dbt_version, engine],
     )
     return data_version
 
@@ -156,9 +160,9 @@ def run_transform(
     if data_version is not None:
         dbt_vars["data_version"] = data_version
     with staged_warehouse(settings, from_current=False) as db_path:
-        print(f"transform: dbt build into {db_path} ...", flush=True)
+        print(f"transform: dbt build on {settings.engine} into {db_path} ...", flush=True)
         dbt_started = time.perf_counter()
-        outcome = invoke_dbt(settings, ["build"], db_path, dbt_vars)
+        outcome = dbt_build(settings, db_path, dbt_vars)
         dbt_finished = time.perf_counter()
         dbt_seconds = dbt_finished - dbt_started
         if not outcome.success:
@@ -169,7 +173,7 @@ def run_transform(
         con = duckdb.connect(str(db_path))
         try:
             _carry_over_ml_tables(con, settings.warehouse_path)
-            built_version = _write_build_info(con, datetime.now(UTC), dbt_version)
+            built_version = _write_build_info(con, datetime.now(UTC), dbt_version, settings.engine)
             counts = {
                 table: con.execute(f"select count(*) from {table}").fetchone()[0]
                 for table in COUNTED_TABLES
@@ -211,11 +215,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-export", action="store_true", help="skip the processed parquet exports"
     )
+    parser.add_argument(
+        "--engine", choices=ENGINES, help="engine dbt builds on (default: TAMALES_ENGINE, duckdb)"
+    )
     args = parser.parse_args(argv)
     settings = Settings.from_env()
+    if args.engine:
+        settings = dataclasses.replace(settings, engine=args.engine)
     try:
         result = run_transform(settings, data_version=args.data_version, export=not args.no_export)
-    except (TransformError, FileNotFoundError, ValueError, duckdb.Error) as error:
+    except (TransformError, TamalesError, FileNotFoundError, ValueError, duckdb.Error) as error:
         print(f"transform: error: {error}", file=sys.stderr)
         return 1
     print(result.summary())
