@@ -162,6 +162,8 @@ def load_into_duckdb(spark: Any, db_path: Path, unload_dir: Path) -> list[str]:
     con = duckdb.connect(str(db_path))
     try:
         for schema in BUILT_SCHEMAS:
+            if not spark.catalog.databaseExists(schema):
+                continue
             names = sorted(
                 table.name for table in spark.catalog.listTables(schema) if not table.isTemporary
             )
