@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import duckdb
 
@@ -26,6 +26,9 @@ from tamales_inc.core.errors import TamalesError
 from tamales_inc.core.files import remove_path
 from tamales_inc.core.settings import Settings
 from tamales_inc.warehouse.dbt import DBT_PROJECT_DIR, DbtOutcome, invoke_dbt
+
+if TYPE_CHECKING:  # pyspark is in the optional spark group, imported only when a build runs
+    from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +131,7 @@ def build_with_spark(
     return outcome
 
 
-def _active_session() -> Any:
+def _active_session() -> SparkSession:
     from pyspark.sql import SparkSession
 
     session = SparkSession.getActiveSession() or SparkSession._instantiatedSession
@@ -151,7 +154,7 @@ def duckdb_column(name: str, spark_type: str) -> str:
     return f"cast({quoted} as {duckdb_type}) as {quoted}"
 
 
-def load_into_duckdb(spark: Any, db_path: Path, unload_dir: Path) -> list[str]:
+def load_into_duckdb(spark: SparkSession, db_path: Path, unload_dir: Path) -> list[str]:
     """Copy every table and view of the built schemas from Spark into DuckDB tables.
 
     Each relation is written by Spark as parquet under `unload_dir` (what a cluster would write to
