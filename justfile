@@ -8,8 +8,11 @@ set positional-arguments := true
 default:
     @just --list --unsorted
 
-# Run every stage on the configured source (the built-in sample when none is set)
-build: ingest transform train
+# Run every stage on the configured source (the built-in sample when none is set); `just build --engine spark` transforms on Spark
+build *args:
+    just ingest
+    just transform "$@"
+    just train
 
 # Land the blobs of every version as typed parquet (generates the sample container if no source is set)
 ingest *args:
@@ -39,9 +42,11 @@ sample *args:
 test *args: test-deps
     python -m pytest "$@"
 
-# Install the test-only services: Azurite (pinned in package-lock.json) and Debian's Chromium
+# Install the test-only dependencies: Azurite (pinned in package-lock.json), the spark group (dbt-spark, pyspark; Java from Debian if missing) and Debian's Chromium
 test-deps:
     npm ci --no-audit --no-fund --silent
+    uv sync --group spark --inexact --quiet
+    @command -v java >/dev/null || if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null; else echo "java not found (not root): the Spark equivalence test will be skipped"; fi
     @command -v chromium >/dev/null || if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; else echo "chromium not found (not root): the docs-page browser test will be skipped"; fi
 
 # Lint and check formatting

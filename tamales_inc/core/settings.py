@@ -19,7 +19,10 @@ ENVIRONMENT: dict[str, str] = {
     "TAMALES_API_PORT": "port the API listens on (default 8000)",
     "TAMALES_DUCKDB_MEMORY_LIMIT": "DuckDB memory limit of the transform (default 1GB)",
     "TAMALES_DBT_THREADS": "dbt threads of the transform (default 2)",
+    "TAMALES_ENGINE": "engine the transform builds with: duckdb (default) or spark (docs/spark.md)",
 }
+# Engines the dbt project builds on; the published warehouse is a DuckDB file either way.
+ENGINES: tuple[str, ...] = ("duckdb", "spark")
 
 
 def _load_dotenv(path: Path) -> dict[str, str]:
@@ -38,6 +41,13 @@ def _load_dotenv(path: Path) -> dict[str, str]:
 
 def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _engine(value: str | None) -> str:
+    engine = (value or "duckdb").strip().lower()
+    if engine not in ENGINES:
+        raise ValueError(f"TAMALES_ENGINE {value!r} is not one of {', '.join(ENGINES)}")
+    return engine
 
 
 def _port(value: str | None, default: int) -> int:
@@ -63,6 +73,7 @@ class Settings:
     api_port: int = 8000
     duckdb_memory_limit: str = "1GB"
     dbt_threads: int = 2
+    engine: str = "duckdb"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -80,6 +91,7 @@ class Settings:
             api_port=_port(merged.get("TAMALES_API_PORT"), 8000),
             duckdb_memory_limit=merged.get("TAMALES_DUCKDB_MEMORY_LIMIT") or "1GB",
             dbt_threads=int(merged.get("TAMALES_DBT_THREADS") or 2),
+            engine=_engine(merged.get("TAMALES_ENGINE")),
         )
 
     @property
@@ -121,6 +133,10 @@ class Settings:
     @property
     def dbt_dir(self) -> Path:
         return self.home / "dbt"
+
+    @property
+    def spark_dir(self) -> Path:
+        return self.home / "spark"
 
     def raw_path(self, source: str, version: str, table: str) -> Path:
         return self.raw_dir / source / version / f"{table}.parquet"

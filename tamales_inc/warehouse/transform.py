@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -14,9 +15,9 @@ import duckdb
 from ingest.contract import TABLES
 from tamales_inc.core.cli import make_parser, run_command
 from tamales_inc.core.errors import TamalesError
-from tamales_inc.core.settings import Settings
+from tamales_inc.core.settings import ENGINES, Settings
 from tamales_inc.core.versions import is_version
-from tamales_inc.warehouse.dbt import invoke_dbt
+from tamales_inc.warehouse.engine import dbt_build
 from tamales_inc.warehouse.export import ExportedTable, export_processed
 from tamales_inc.warehouse.publish import staged_warehouse
 
@@ -136,18 +137,20 @@ def carry_over_schemas(con: duckdb.DuckDBPyConnection, published: Path) -> list[
     return [f"{schema}.{table}" for schema, table in carried]
 
 
-def _write_build_info(con: duckdb.DuckDBPyConnection, built_at: datetime, dbt_version: str) -> str:
+def _write_build_info(
+    con: duckdb.DuckDBPyConnection, built_at: datetime, dbt_version: str, engine: str
+) -> str:
     (data_version,) = con.execute(
         "select string_agg(distinct data_version, ',' order by data_version) from marts.fct_sales"
     ).fetchone()
     con.execute("create schema if not exists meta")
     con.execute(
         "create or replace table meta.build_info "
-        "(built_at timestamp, data_version varchar, dbt_version varchar)"
+        "(built_at timestamp, data_version varchar, dbt_version varchar, engine varchar)"
     )
     con.execute(
-        "insert into meta.build_info values (?, ?, ?)",
-        [built_at.replace(tzinfo=None), data_version, dbt_version],
+        "insert into meta.build_info values (?, ?, ?, ?)",
+        [built_at.replace(tzinfo=None), data_version, dbt_version, engine],
     )
     return data_version
 
@@ -157,7 +160,7 @@ def _complete_build(
 ) -> tuple[str, dict[str, int]]:
     """Give a passed dbt build its `meta.build_info` and the published warehouse's other schemas;
     return its data version and the row counts of the summary."""
-    built_version = _write_build_info(con, datetime.now(UTC), dbt_version)
+    built_version = _write_build_info(con, datetime.now(UTC), dbt_version, settings.engine)
     carried = carry_over_schemas(con, settings.warehouse_path)
     if carried:
         log.info(
@@ -187,9 +190,9 @@ def run_transform(
     _check_landed(settings, data_version)
     extra_vars = {} if data_version is None else {"data_version": data_version}
     with staged_warehouse(settings, from_current=False, holder=PROG) as db_path:
-        log.info("dbt build into %s ...", db_path)
+        log.info("dbt build on %s into %s ...", settings.engine, db_path)
         dbt_started = time.perf_counter()
-        outcome = invoke_dbt(settings, ["build"], db_path, extra_vars)
+        outcome = dbt_build(settings, db_path, extra_vars)
         dbt_finished = time.perf_counter()
         dbt_seconds = dbt_finished - dbt_started
         if not outcome.success:
@@ -225,9 +228,10 @@ def run_transform(
 
 
 def _command(args: argparse.Namespace) -> None:
-    result = run_transform(
-        Settings.from_env(), data_version=args.data_version, export=not args.no_export
-    )
+    settings = Settings.from_env()
+    if args.engine:
+        settings = dataclasses.replace(settings, engine=args.engine)
+    result = run_transform(settings, data_version=args.data_version, export=not args.no_export)
     print(result.summary())
 
 
@@ -241,6 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--no-export", action="store_true", help="skip the processed parquet exports"
+    )
+    parser.add_argument(
+        "--engine", choices=ENGINES, help="engine dbt builds on (default: TAMALES_ENGINE, duckdb)"
     )
     return run_command(PROG, parser, _command, argv)
 
