@@ -42,12 +42,20 @@ sample *args:
 test *args: test-deps
     python -m pytest "$@"
 
-# Install the test-only dependencies: Azurite (pinned in package-lock.json), the spark group (dbt-spark, pyspark; Java from Debian if missing) and Debian's Chromium
+# Install the test-only dependencies: Azurite and mermaid-cli (pinned in package-lock.json), the spark group (dbt-spark, pyspark; Java from Debian if missing) and Debian's Chromium
 test-deps:
-    npm ci --no-audit --no-fund --silent
+    PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --silent
     uv sync --group spark --inexact --quiet
     @command -v java >/dev/null || if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null; else echo "java not found (not root): the Spark equivalence test will be skipped"; fi
     @command -v chromium >/dev/null || if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; else echo "chromium not found (not root): the docs-page browser test will be skipped"; fi
+
+# Open the EDA notebook (marimo) on 127.0.0.1 over the data of $TAMALES_HOME (`just eda --port 2719`)
+eda *args:
+    marimo edit notebooks/eda.py --host 127.0.0.1 "$@"
+
+# Render every Mermaid diagram of README.md and docs/ to SVG under docs/_diagrams/ (`just diagrams --out /tmp/d`)
+diagrams *args:
+    python docs/diagrams.py "$@"
 
 # Lint and check formatting
 lint:
