@@ -19,6 +19,16 @@ ENVIRONMENT: dict[str, str] = {
     "TAMALES_API_PORT": "port the API listens on (default 8000)",
     "TAMALES_DUCKDB_MEMORY_LIMIT": "DuckDB memory limit of the transform (default 1GB)",
     "TAMALES_DBT_THREADS": "dbt threads of the transform (default 2)",
+    "TAMALES_BLOB_TIMEOUT": "seconds the blob service may take to connect or to answer a read "
+    "before the ingest retries (default 15; 3 retries)",
+    "TAMALES_MAX_QUARANTINED_PER_BLOB": "largest share of a blob's lines the ingest may "
+    "quarantine before it rejects the delivery, in percent (default 5)",
+    "TAMALES_MAX_QUARANTINED_PER_TABLE": "largest share of a table's lines the ingest may "
+    "quarantine before it rejects the delivery, in percent (default 1)",
+    "TAMALES_ROWS_CHANGE": "allowed change of a table's row count against the previous landed "
+    "version, in percent, as min,max (default -10,50)",
+    "TAMALES_SALES_CHANGE": "allowed change of a table's sales total against the previous landed "
+    "version, in percent, as min,max (default -10,50)",
 }
 
 
@@ -38,6 +48,33 @@ def _load_dotenv(path: Path) -> dict[str, str]:
 
 def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _number(name: str, value: str | None, default: float, *, positive: bool = False) -> float:
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{name} {value!r} is not a number") from None
+    if number != number or number in (float("inf"), float("-inf")) or (positive and number <= 0):
+        raise ValueError(
+            f"{name} {value!r} must be a finite{' positive' if positive else ''} number"
+        )
+    return number
+
+
+def _range(name: str, value: str | None, default: tuple[float, float]) -> tuple[float, float]:
+    """`min,max` percentages (`-10,50`); min <= 0 <= max."""
+    if not value:
+        return default
+    low_text, comma, high_text = value.partition(",")
+    if not comma:
+        raise ValueError(f"{name} {value!r} is not min,max in percent (e.g. -10,50)")
+    low, high = _number(name, low_text.strip(), 0.0), _number(name, high_text.strip(), 0.0)
+    if not low <= 0 <= high:
+        raise ValueError(f"{name} {value!r}: expected min <= 0 <= max (e.g. -10,50)")
+    return low, high
 
 
 def _port(value: str | None, default: int) -> int:
@@ -63,6 +100,11 @@ class Settings:
     api_port: int = 8000
     duckdb_memory_limit: str = "1GB"
     dbt_threads: int = 2
+    blob_timeout: float = 15.0
+    max_quarantined_per_blob: float = 5.0
+    max_quarantined_per_table: float = 1.0
+    rows_change: tuple[float, float] = (-10.0, 50.0)
+    sales_change: tuple[float, float] = (-10.0, 50.0)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -80,7 +122,13 @@ class Settings:
             api_port=_port(merged.get("TAMALES_API_PORT"), 8000),
             duckdb_memory_limit=merged.get("TAMALES_DUCKDB_MEMORY_LIMIT") or "1GB",
             dbt_threads=int(merged.get("TAMALES_DBT_THREADS") or 2),
+            **_ingest_limits(merged),
         )
+
+    @property
+    def azurite_dir(self) -> Path:
+        """Where `just azurite` keeps the local blob emulator's data."""
+        return self.home / "azurite"
 
     @property
     def sample_container_dir(self) -> Path:
@@ -130,6 +178,28 @@ class Settings:
 
     def processed_path(self, source: str, version: str, table: str) -> Path:
         return self.processed_dir / source / version / f"{table}.parquet"
+
+
+def _ingest_limits(env: Mapping[str, str]) -> dict[str, object]:
+    """The ingest's blob timeout and delivery thresholds (see ENVIRONMENT)."""
+    return {
+        "blob_timeout": _number(
+            "TAMALES_BLOB_TIMEOUT", env.get("TAMALES_BLOB_TIMEOUT"), 15.0, positive=True
+        ),
+        "max_quarantined_per_blob": _percent(env, "TAMALES_MAX_QUARANTINED_PER_BLOB", 5.0),
+        "max_quarantined_per_table": _percent(env, "TAMALES_MAX_QUARANTINED_PER_TABLE", 1.0),
+        "rows_change": _range("TAMALES_ROWS_CHANGE", env.get("TAMALES_ROWS_CHANGE"), (-10.0, 50.0)),
+        "sales_change": _range(
+            "TAMALES_SALES_CHANGE", env.get("TAMALES_SALES_CHANGE"), (-10.0, 50.0)
+        ),
+    }
+
+
+def _percent(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _number(name, env.get(name), default)
+    if not 0 <= value <= 100:
+        raise ValueError(f"{name} {env.get(name)!r} is not a percentage between 0 and 100")
+    return value
 
 
 def debug_enabled() -> bool:

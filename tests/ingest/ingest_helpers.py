@@ -94,7 +94,9 @@ def minimal_files(version: str = "20200801", tamales_lines: int = 3) -> dict[str
             "1194000908288,Light,Tameles doña chona -Piña,Tamales doña chona,OTROS FABRICANTES\n"
             "807453851648,Regular,,,OTROS FABRICANTES\n"
         ),
+        f"{teinvento}/product_dim/_SUCCESS": b"",
         f"{teinvento}/region_dim/part-00000-c-c000.csv": (
             "446676598784,Mexico,Norte\n996432412672,Mexico,\n"
         ),
+        f"{teinvento}/region_dim/_SUCCESS": b"",
     }
