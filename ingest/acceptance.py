@@ -117,8 +117,7 @@ def content_violations(
             found.append(
                 Violation(
                     f"{prefix}/{zone}/",
-                    f"zone folder missing (present in the previous landed version "
-                    f"{baseline.version})",
+                    f"zone folder missing (the landed version {baseline.version} has it)",
                 )
             )
     for key, record in records.items():

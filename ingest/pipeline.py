@@ -166,8 +166,6 @@ def _plan(run: _Run, found: Discovery, state: IngestState) -> list[DeliveryPlan]
         plans.append(DeliveryPlan(delivery, changed, violations, run.accepts(key)))
     found_keys = {str(key) for key in found.tables}
     run.report.missing = sorted(key for key in state.tables if key not in found_keys)
-    for key in run.report.missing:
-        log.warning("%s is landed but no longer in the source; left as it is", key)
     for value in run.accept:
         if not any(plan.accepted and plan.changed for plan in plans if _names(value, plan)):
             log.warning(
@@ -247,6 +245,10 @@ def _fail_on_rejections(run: _Run, found: Discovery) -> None:
     delivery; the good deliveries are landed by now."""
     manifest = run_manifest_path(run.settings.manifests_dir, run.report.run_id)
     rejections = run.report.rejected
+    rejected_keys = {str(d.key) for d in rejections}
+    for key in run.report.missing:  # a rejected delivery's missing tables are in its violations
+        if key.rsplit("/", 1)[0] not in rejected_keys:
+            log.warning("%s is landed but no longer in the source; left as it is", key)
     problems = sum(len(d.violations) for d in rejections) + len(found.outside)
     if rejections:
         first = rejections[0]

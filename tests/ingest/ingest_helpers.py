@@ -100,3 +100,27 @@ def minimal_files(version: str = "20200801", tamales_lines: int = 3) -> dict[str
         ),
         f"{teinvento}/region_dim/_SUCCESS": b"",
     }
+
+
+def sync_container(connection_string: str, container: str, folder: Path) -> None:
+    """Make the container hold exactly the files under `folder`: upload the new and changed
+    blobs (etags change only for those), delete the blobs gone."""
+    import hashlib
+
+    from azure.storage.blob import ContainerClient
+
+    wanted = {
+        path.relative_to(folder).as_posix(): path.read_bytes()
+        for path in folder.rglob("*")
+        if path.is_file()
+    }
+    with ContainerClient.from_connection_string(connection_string, container) as client:
+        present = {
+            props.name: bytes(props.content_settings.content_md5 or b"")
+            for props in client.list_blobs()
+        }
+        for name in sorted(set(present) - set(wanted)):
+            client.delete_blob(name)
+        for name, data in sorted(wanted.items()):
+            if present.get(name) != hashlib.md5(data, usedforsecurity=False).digest():
+                client.upload_blob(name, data, overwrite=True)
