@@ -173,6 +173,15 @@ def _remove_if_empty(folder: Path) -> None:
         pass
 
 
+def remove_empty_folders(*roots: Path) -> None:
+    """Remove the empty `<source>/<version>` and `<source>` folders under `roots` (made for
+    temps now gone)."""
+    for root in roots:
+        for folder in [*sorted(root.glob("*/*")), *sorted(root.glob("*"))]:
+            if folder.is_dir():
+                _remove_if_empty(folder)
+
+
 def _blob_record(download: Download, parsed: ParsedBlob) -> BlobRecord:
     blob = download.blob
     return BlobRecord(

@@ -22,7 +22,7 @@ from ingest.delivery import (
 from ingest.discovery import DeliveryKey, Discovery, TableKey, discover
 from ingest.download import DEFAULT_WORKERS, Prefetcher
 from ingest.errors import DeliveryRejected, IngestError
-from ingest.landing import Landing
+from ingest.landing import Landing, remove_empty_folders
 from ingest.manifest import (
     IngestState,
     TableRecord,
@@ -126,8 +126,9 @@ def _recorded(run: _Run) -> Iterator[None]:
         raise
     finally:
         settings = run.settings
-        if error is not None:
+        if error is not None:  # a worker left behind by an interrupt may not have swept its own
             remove_stale_temps(settings.raw_dir, settings.quarantine_dir, settings.manifests_dir)
+            remove_empty_folders(settings.raw_dir, settings.quarantine_dir)
         run.report.blobs_downloaded = run.source.downloads
         run.report.seconds = time.perf_counter() - run.started_clock
         run.source.close()
