@@ -5,11 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ACCOUNT = "devstoreaccount1"
-# Azurite's documented, well-known development key (not a secret).
-ACCOUNT_KEY = (
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-)
+# Azurite's well-known development account, re-exported for the tests
+from ingest.azurite import ACCOUNT as ACCOUNT
+from ingest.azurite import ACCOUNT_KEY as ACCOUNT_KEY
 
 # A well-formed line per table, used to build small hand-written containers.
 TAMALES_LINE = "2019,Jan,Mexico,Regular,Dulce,Centro,206050084,Tamal mix,1234.5"
