@@ -239,3 +239,40 @@ def test_a_run_killed_between_publishing_and_recording_relands_the_delivery(
 def _lines(container: Path, version: str) -> int:
     files = (container / TAMALES_DIR / version).rglob("*.csv")
     return sum(len(p.read_bytes().splitlines()) for p in files)
+
+
+INGEST_VARIABLES = (
+    "TAMALES_BLOB_TIMEOUT",
+    "TAMALES_MAX_QUARANTINED_PER_BLOB",
+    "TAMALES_MAX_QUARANTINED_PER_TABLE",
+    "TAMALES_ROWS_CHANGE",
+    "TAMALES_SALES_CHANGE",
+)
+
+
+def test_the_limits_have_documented_defaults() -> None:
+    from tamales_inc.core.settings import ENVIRONMENT
+
+    settings = Settings.from_env({"TAMALES_HOME": "/tmp/x"})
+    assert (settings.blob_timeout, settings.max_quarantined_per_blob) == (15.0, 5.0)
+    assert settings.max_quarantined_per_table == 1.0
+    assert settings.rows_change == settings.sales_change == (-10.0, 50.0)
+    page = (Path(__file__).resolve().parents[2] / "docs" / "ingest.md").read_text()
+    for name in INGEST_VARIABLES:
+        assert name in ENVIRONMENT and f"`{name}`" in page
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("TAMALES_BLOB_TIMEOUT", "0", "TAMALES_BLOB_TIMEOUT '0' must be a finite positive number"),
+        ("TAMALES_BLOB_TIMEOUT", "soon", "TAMALES_BLOB_TIMEOUT 'soon' is not a number"),
+        ("TAMALES_MAX_QUARANTINED_PER_BLOB", "150", "is not a percentage between 0 and 100"),
+        ("TAMALES_ROWS_CHANGE", "50", "TAMALES_ROWS_CHANGE '50' is not min,max in percent"),
+        ("TAMALES_SALES_CHANGE", "5,50", "expected min <= 0 <= max (e.g. -10,50)"),
+    ],
+)
+def test_a_bad_limit_is_one_clear_line(name: str, value: str, message: str, cli: CLI) -> None:
+    code, out, err = cli({"TAMALES_HOME": "/nonexistent/home", name: value})
+    assert code == 1 and out == ""
+    assert err.startswith("ingest: error: ValueError: ") and message in err
