@@ -1,9 +1,9 @@
 """`python -m ingest.azurite`: the pinned Azurite blob emulator on 127.0.0.1, for local work.
 
 Installs the emulator pinned in `package-lock.json` (`npm ci`) when it is missing, starts it with
-the flags this project's SDK needs (`--skipApiVersionCheck --loose`), keeps its data under
-`$TAMALES_HOME/azurite`, prints the connection string and runs until Ctrl-C (or SIGTERM), which
-stops the emulator and exits 0.
+the flags this project's SDK needs (`--skipApiVersionCheck --loose`; `--silent`: no access log
+with SAS signatures in it), keeps its data under `$TAMALES_HOME/azurite`, prints the connection
+string and runs until Ctrl-C (or SIGTERM), which stops the emulator and exits 0.
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ from __future__ import annotations
 import argparse
 import logging
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from tamales_inc.core.cli import make_parser, run_command
@@ -23,9 +25,13 @@ from tamales_inc.core.errors import TamalesError, UsageError
 PROG = "azurite"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 AZURITE_BIN = REPO_ROOT / "node_modules" / ".bin" / "azurite-blob"
-FLAGS = ("--skipApiVersionCheck", "--loose")  # the SDK's newer API version; lenient headers
+# the SDK's API version is newer than the emulator's; lenient headers; no access log (its URLs
+# would carry SAS signatures)
+FLAGS = ("--skipApiVersionCheck", "--loose", "--silent")
 DEFAULT_PORT = 10000
 START_TIMEOUT = 30.0
+STOP_TIMEOUT = 10.0
+CLOSED = "successfully closed"  # the emulator's last log line on shutdown
 ACCOUNT = "devstoreaccount1"
 # Azurite's documented, well-known development account key: not a secret.
 ACCOUNT_KEY = (
@@ -80,8 +86,23 @@ def _listening(port: int) -> bool:
         return False
 
 
-def start(port: int, location: Path) -> subprocess.Popen[bytes]:
-    """Start the emulator (its output in `<location>/azurite.log`) and wait until it listens."""
+@dataclass(frozen=True)
+class Emulator:
+    """A running emulator: its process and its log (from `log_offset` on, this run's lines)."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    logfile: Path
+    log_offset: int
+
+    def log_since_start(self) -> str:
+        with open(self.logfile, "rb") as handle:
+            handle.seek(self.log_offset)
+            return handle.read().decode("utf-8", "replace")
+
+
+def start(port: int, location: Path) -> Emulator:
+    """Start the emulator (output appended to `<location>/azurite.log`), wait until it listens."""
     binary = ensure_installed()
     if _listening(port):
         raise TamalesError(
@@ -94,39 +115,48 @@ def start(port: int, location: Path) -> subprocess.Popen[bytes]:
         "--location", str(location), *FLAGS,
     ]  # fmt: skip
     with open(logfile, "ab") as output:  # the child keeps its own handle
+        offset = output.tell()
         process = subprocess.Popen(
             argv, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
         )
+    emulator = Emulator(process, port, logfile, offset)
     try:
-        _wait_listening(process, port, logfile)
+        _wait_listening(emulator)
     except BaseException:
-        stop(process)
+        stop(emulator)
         raise
-    return process
+    return emulator
 
 
-def _wait_listening(process: subprocess.Popen[bytes], port: int, logfile: Path) -> None:
+def _wait_listening(emulator: Emulator) -> None:
     deadline = time.monotonic() + START_TIMEOUT
-    while not _listening(port):
-        if process.poll() is not None:
-            raise TamalesError(f"Azurite exited with code {process.returncode}; see {logfile}")
+    while not _listening(emulator.port):
+        if emulator.process.poll() is not None:
+            raise TamalesError(
+                f"Azurite exited with code {emulator.process.returncode}; see {emulator.logfile}"
+            )
         if time.monotonic() > deadline:
             raise TamalesError(
-                f"Azurite did not listen within {START_TIMEOUT:.0f} s; see {logfile}"
+                f"Azurite did not listen within {START_TIMEOUT:.0f} s; see {emulator.logfile}"
             )
         time.sleep(0.1)
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """Terminate the emulator, killing it after 10 s."""
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
+def stop(emulator: Emulator) -> None:
+    """Stop the emulator as Ctrl-C does (it saves its metadata and closes its server); once it
+    logs that it closed, or after STOP_TIMEOUT, end its process (after serving requests node
+    can linger for many seconds with nothing left to do)."""
+    process = emulator.process
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while process.poll() is None and time.monotonic() < deadline:
+            if CLOSED in emulator.log_since_start():
+                break
+            time.sleep(0.1)
+        if process.poll() is None:
+            process.kill()
+    process.wait(timeout=10)
 
 
 def _azurite(args: argparse.Namespace) -> int:
@@ -135,7 +165,7 @@ def _azurite(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise UsageError(f"--port {args.port} is not a TCP port (1-65535)")
     location = args.location or Settings.from_env().azurite_dir
-    process = start(args.port, location.resolve())
+    emulator = start(args.port, location.resolve())
     try:  # from here on, Ctrl-C or SIGTERM is the way to stop it
         log.info(
             "blob service on http://127.0.0.1:%d/%s (data in %s); Ctrl-C stops it",
@@ -144,15 +174,15 @@ def _azurite(args: argparse.Namespace) -> int:
             location,
         )
         print(f"AZURE_STORAGE_CONNECTION_STRING={connection_string(args.port)}", flush=True)
-        code = _run_until_exit(process)
+        code = _run_until_exit(emulator.process)
     except KeyboardInterrupt:
-        stop(process)
+        stop(emulator)
         log.info("stopped")
         return 0
     except BaseException:
-        stop(process)
+        stop(emulator)
         raise
-    raise TamalesError(f"Azurite exited with code {code}; see {location / 'azurite.log'}")
+    raise TamalesError(f"Azurite exited with code {code}; see {emulator.logfile}")
 
 
 def _run_until_exit(process: subprocess.Popen[bytes]) -> int:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -14,10 +12,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from ingest_helpers import ACCOUNT, ACCOUNT_KEY, write_container
+from ingest_helpers import write_container
+
+from ingest.azurite import AZURITE_BIN, connection_string
+from ingest.azurite import start as start_azurite
+from ingest.azurite import stop as stop_azurite
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-AZURITE_BIN = REPO_ROOT / "node_modules" / ".bin" / "azurite-blob"
 
 
 def _free_port() -> int:
@@ -51,45 +52,15 @@ def restore_logging() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start Azurite (blob service) on a free 127.0.0.1 port; yield its connection string."""
+    """Azurite (blob service) on a free 127.0.0.1 port, started and stopped the way `just
+    azurite` does it; yields its connection string."""
     if not AZURITE_BIN.exists():
         pytest.fail(f"{AZURITE_BIN} is missing: run `npm ci` (the README's test command does)")
-    port = _free_port()
-    location = tmp_path_factory.mktemp("azurite")
-    log = open(location / "azurite.log", "wb")  # closed at teardown
-    process = subprocess.Popen(
-        [
-            str(AZURITE_BIN),
-            "--blobHost",
-            "127.0.0.1",
-            "--blobPort",
-            str(port),
-            "--location",
-            str(location),
-            "--skipApiVersionCheck",
-            "--silent",
-            "--loose",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    emulator = start_azurite(_free_port(), tmp_path_factory.mktemp("azurite"))
     try:
-        _wait_until_listening(port, process, timeout=30)
-        yield (
-            "DefaultEndpointsProtocol=http;"
-            f"AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
-            f"BlobEndpoint=http://127.0.0.1:{port}/{ACCOUNT};"
-        )
+        yield connection_string(emulator.port)
     finally:
-        if process.poll() is None:
-            os.kill(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.kill(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-        log.close()
+        stop_azurite(emulator)
 
 
 @pytest.fixture
