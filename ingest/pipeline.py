@@ -69,6 +69,7 @@ def run_ingest(
             run_cancellable(
                 lambda cancel: _land(run, plans, state, workers, cancel, display), name="landing"
             )
+            _warn_missing(run)
             _fail_on_rejections(run, found)
     return run.report
 
@@ -241,15 +242,20 @@ def _land_one(
     return land_delivery(plan, landing, state, limits)
 
 
+def _warn_missing(run: _Run) -> None:
+    """Warn of landed tables gone from the source (a rejected delivery's are in its
+    violations already)."""
+    rejected_keys = {str(d.key) for d in run.report.rejected}
+    for key in run.report.missing:
+        if key.rsplit("/", 1)[0] not in rejected_keys:
+            log.warning("%s is landed but no longer in the source; left as it is", key)
+
+
 def _fail_on_rejections(run: _Run, found: Discovery) -> None:
     """Fail the run, in one line, when a delivery was rejected or a blob sits outside every
     delivery; the good deliveries are landed by now."""
     manifest = run_manifest_path(run.settings.manifests_dir, run.report.run_id)
     rejections = run.report.rejected
-    rejected_keys = {str(d.key) for d in rejections}
-    for key in run.report.missing:  # a rejected delivery's missing tables are in its violations
-        if key.rsplit("/", 1)[0] not in rejected_keys:
-            log.warning("%s is landed but no longer in the source; left as it is", key)
     problems = sum(len(d.violations) for d in rejections) + len(found.outside)
     if rejections:
         first = rejections[0]
