@@ -85,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     from ingest.cancel import exit_now_if_threads_linger
+    from tamales_inc.core.cli import EXIT_INTERRUPTED, EXIT_TERMINATED
 
     code = main()
-    exit_now_if_threads_linger(code)
+    if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):  # a worker may still be stuck in native code
+        exit_now_if_threads_linger(code)
     sys.exit(code)

@@ -95,9 +95,10 @@ def busy_threads() -> list[str]:
 def exit_now_if_threads_linger(code: int) -> None:
     """End the process with `code` at once when an ingest thread is still running.
 
-    A worker stuck in native code (polars' sink, a socket read) cannot be joined, and letting
-    the interpreter finalise under it can hang or abort; the outputs are already safe (temps
-    swept, lock released by the OS), so the process leaves without waiting for it.
+    A worker stuck in native code (polars' sink, a socket read) cannot be joined, and whatever
+    it does later (coming back into Python while the interpreter shuts down) must not hold up or
+    crash the exit; the outputs are already safe (temps swept, lock released), so the process
+    leaves without it.
     """
     if not busy_threads():
         return

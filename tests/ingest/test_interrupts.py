@@ -23,10 +23,8 @@ STOP_WITHIN = 8.0  # seconds from the signal to the exit: the grace period (3 s)
 # `python -m ingest` whose landing parses slowly (or hangs) from blob argv[1] on: each parse,
 # which polars' sink drives from its own threads, then sleeps argv[2] seconds.
 SLOW_INGEST = """
-import itertools, sys, time
+import itertools, runpy, sys, time
 import ingest.landing
-from ingest.__main__ import main
-from ingest.cancel import exit_now_if_threads_linger
 
 after, pause, parsed = int(sys.argv[1]), float(sys.argv[2]), itertools.count(1)
 parse_blob = ingest.landing.parse_blob
@@ -39,9 +37,8 @@ def slow_parse(*args, **kwargs):
     return result
 
 ingest.landing.parse_blob = slow_parse
-code = main([])
-exit_now_if_threads_linger(code)
-sys.exit(code)
+sys.argv[1:] = []
+runpy.run_module("ingest", run_name="__main__")  # exactly `python -m ingest`
 """
 
 
