@@ -56,18 +56,20 @@ def run_ingest(
 
     Raises `DeliveryRejected` after landing the good deliveries when any delivery broke a rule,
     and a one-line `TamalesError` on any other failure; nothing is ever left half-written, and
-    every run that reached the source records its manifest, failed or not.
+    every run records its manifest, failed, refused (lock) or interrupted too.
     """
     check_accept(accept)
-    with exclusive_lock(settings.manifests_dir / LOCK_FILE, LOCK_HOLDER):
+    run = _Run.start(settings, tuple(accept))
+    with _recorded(run), exclusive_lock(settings.manifests_dir / LOCK_FILE, LOCK_HOLDER):
         remove_stale_temps(settings.raw_dir, settings.quarantine_dir, settings.manifests_dir)
-        run = _Run.start(settings, tuple(accept))
-        with _recorded(run):
-            found = _discover(run)
+        with _swept_on_failure(settings):
+            source = run.open_source()
+            found = _discover(run, source)
             state = IngestState(settings.manifests_dir)
             plans = _plan(run, found, state)
             run_cancellable(
-                lambda cancel: _land(run, plans, state, workers, cancel, display), name="landing"
+                lambda cancel: _land(run, source, plans, state, workers, cancel, display),
+                name="landing",
             )
             _warn_missing(run)
             _fail_on_rejections(run, found)
@@ -86,24 +88,28 @@ def check_accept(accept: Sequence[str]) -> None:
 
 @dataclass
 class _Run:
-    """One run: its source and clock, the report so far and the record of each table it saw."""
+    """One run: its clock, source (once opened), the report so far and the record of each
+    table it saw."""
 
     settings: Settings
-    source: Source
     started_at: datetime
     started_clock: float
     report: IngestReport
     accept: tuple[str, ...] = ()
+    source: Source | None = None
     records: dict[TableKey, TableRecord] = field(default_factory=dict)
 
     @classmethod
     def start(cls, settings: Settings, accept: tuple[str, ...]) -> _Run:
         started_at, started_clock = datetime.now(UTC), time.perf_counter()
-        source = open_source(settings)
-        report = IngestReport(
-            run_id=new_run_id(started_at), source=source.description, accept=accept
-        )
-        return cls(settings, source, started_at, started_clock, report, accept)
+        report = IngestReport(run_id=new_run_id(started_at), source="(not opened)", accept=accept)
+        return cls(settings, started_at, started_clock, report, accept)
+
+    def open_source(self) -> Source:
+        """Open the configured source (its description goes in the report: no secrets)."""
+        self.source = open_source(self.settings)
+        self.report.source = self.source.description
+        return self.source
 
     @property
     def ingested_at(self) -> datetime:
@@ -117,8 +123,7 @@ class _Run:
 
 @contextmanager
 def _recorded(run: _Run) -> Iterator[None]:
-    """Close the source and write the run manifest when the run ends, with its error if any;
-    a failed or interrupted run sweeps its temp files first."""
+    """Close the source and write the run manifest when the run ends, with its error if any."""
     error: BaseException | None = None
     try:
         yield
@@ -126,28 +131,42 @@ def _recorded(run: _Run) -> Iterator[None]:
         error = exc
         raise
     finally:
-        settings = run.settings
-        if error is not None:  # a worker left behind by an interrupt may not have swept its own
-            remove_stale_temps(settings.raw_dir, settings.quarantine_dir, settings.manifests_dir)
-            remove_empty_folders(settings.raw_dir, settings.quarantine_dir)
-        run.report.blobs_downloaded = run.source.downloads
+        if run.source is not None:
+            run.report.blobs_downloaded = run.source.downloads
+            run.source.close()
         run.report.seconds = time.perf_counter() - run.started_clock
-        run.source.close()
-        run.report.manifest_path = write_run_manifest(
-            settings.manifests_dir, run.report, run.records, run.started_at, error
-        )
+        try:
+            run.report.manifest_path = write_run_manifest(
+                run.settings.manifests_dir, run.report, run.records, run.started_at, error
+            )
+        except OSError as exc:
+            if error is None:
+                raise
+            log.warning("could not write the run manifest: %s", exc)  # the run's error wins
 
 
-def _discover(run: _Run) -> Discovery:
+@contextmanager
+def _swept_on_failure(settings: Settings) -> Iterator[None]:
+    """Under the lock: a failed or interrupted run removes every temp file and the empty
+    version folders (a worker left behind by an interrupt may not have swept its own)."""
+    try:
+        yield
+    except BaseException:
+        remove_stale_temps(settings.raw_dir, settings.quarantine_dir, settings.manifests_dir)
+        remove_empty_folders(settings.raw_dir, settings.quarantine_dir)
+        raise
+
+
+def _discover(run: _Run, source: Source) -> Discovery:
     """List the sources' prefixes and place the blobs in deliveries; fail when there is no
     data blob at all."""
-    listed = [blob for prefix in SOURCE_PREFIXES for blob in run.source.list_blobs(prefix)]
+    listed = [blob for prefix in SOURCE_PREFIXES for blob in source.list_blobs(prefix)]
     run.report.blobs_listed = len(listed)
     found = discover(listed)
     run.report.unexpected = found.unexpected
     if not found.tables:
         raise IngestError(
-            f"no CSV blobs under {' or '.join(SOURCE_PREFIXES)} in {run.source.description} "
+            f"no CSV blobs under {' or '.join(SOURCE_PREFIXES)} in {source.description} "
             f"({len(listed)} blobs listed): the container is empty or not laid out as "
             "<source>/<dataset>/<country>/<yyyymmdd>/...; nothing was landed or replaced"
         )
@@ -193,6 +212,7 @@ def _is_unchanged(record: TableRecord | None, blobs: list[BlobInfo], settings: S
 
 def _land(
     run: _Run,
+    source: Source,
     plans: list[DeliveryPlan],
     state: IngestState,
     workers: int,
@@ -209,7 +229,7 @@ def _land(
         for blob in plan.delivery.tables[table]
     ]
     progress = Progress(len(queue), sum(blob.size for blob in queue), display=display)
-    prefetcher = Prefetcher(run.source, queue, workers=workers, cancel=cancel)
+    prefetcher = Prefetcher(source, queue, workers=workers, cancel=cancel)
     landing = Landing(
         run.settings, run.report.run_id, run.ingested_at, iter(prefetcher), progress, cancel
     )

@@ -399,3 +399,27 @@ def test_a_failed_download_publishes_nothing_for_its_table(
     monkeypatch.setattr(LocalSource, "download", original)
     report = run_ingest(settings)
     assert [t.key.table for t in report.landed] == ["fact_table", "product_dim", "region_dim"]
+
+
+def test_every_failed_run_writes_its_manifest(
+    tmp_path: Path, make_container: Callable[..., Path]
+) -> None:
+    home = tmp_path / "home"
+    missing = settings_for(home, TAMALES_SOURCE_DIR=tmp_path / "nowhere")
+    with pytest.raises(IngestError, match="source folder"):
+        run_ingest(missing)  # fails before the source is opened
+    settings = settings_for(home, TAMALES_SOURCE_DIR=make_container(minimal_files()))
+    with exclusive_lock(settings.manifests_dir / ".ingest.lock", "ingest"):
+        with pytest.raises(LockBusy):
+            run_ingest(settings)  # refused by the lock
+    runs = sorted(
+        (json.loads(p.read_text()) for p in (home / "manifests" / "runs").glob("*.json")),
+        key=lambda run: run["error"],
+    )
+    assert [(run["status"], run["source"]) for run in runs] == [
+        ("failed", "(not opened)"),
+        ("failed", "(not opened)"),
+    ]
+    assert runs[0]["error"].startswith("ingest (pid ") and " holds " in runs[0]["error"]
+    assert runs[1]["error"].startswith(f"source folder {tmp_path / 'nowhere'} does not exist")
+    assert not settings.raw_dir.exists()
