@@ -14,6 +14,7 @@ from deliveries import SCENARIOS, VERSION, Scenario, error_pattern, landed_bytes
 from ingest_helpers import TAMALES_DIR
 
 from ingest.__main__ import main
+from ingest.errors import DeliveryRejected
 from ingest.manifest import IngestState
 from ingest.pipeline import run_ingest
 from tamales_inc.core.settings import Settings
@@ -276,3 +277,20 @@ def test_a_bad_limit_is_one_clear_line(name: str, value: str, message: str, cli:
     code, out, err = cli({"TAMALES_HOME": "/nonexistent/home", name: value})
     assert code == 1 and out == ""
     assert err.startswith("ingest: error: ValueError: ") and message in err
+
+
+def test_a_delivery_the_listing_rejects_is_never_downloaded(
+    tmp_path: Path, sample_container: Path
+) -> None:
+    container = tmp_path / "container"
+    shutil.copytree(sample_container, container)
+    next(s for s in SCENARIOS if s.name == "backup-copy").edit(container)
+    settings = Settings.from_env(
+        {"TAMALES_HOME": str(tmp_path / "home"), "TAMALES_SOURCE_DIR": str(container)}
+    )
+    with pytest.raises(DeliveryRejected) as caught:
+        run_ingest(settings)
+    report = caught.value.report
+    # 20 data blobs a version (4 zone files, 16 Spark parts): the three good deliveries only
+    assert report.blobs_downloaded == 4 + 16 + 16
+    assert [str(d.key) for d in report.rejected] == [f"tamales_inc/{VERSION}"]

@@ -223,6 +223,15 @@ def test_an_emulator_without_skip_api_version_check_gives_the_hint(tmp_path: Pat
             text=True,
             timeout=120,
         )
+        upload = subprocess.run(
+            [sys.executable, "-m", "ingest.sample", "--connection-string",
+             connection_string(port), "--container", "tamales-inc"],
+            cwd=REPO_ROOT,
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )  # fmt: skip
     finally:
         os.kill(strict.pid, signal.SIGTERM)
         try:
@@ -236,6 +245,12 @@ def test_an_emulator_without_skip_api_version_check_gives_the_hint(tmp_path: Pat
         f"ingest: error: cannot list http://127.0.0.1:{port}/devstoreaccount1/tamales-inc/"
         "tamales_inc/: HTTP 400 InvalidHeaderValue: the service does not support this SDK's API "
         "version; Azurite needs --skipApiVersionCheck (`just azurite` starts it so)\n"
+    )
+    assert upload.returncode == 1 and len(upload.stderr.splitlines()) == 1
+    assert upload.stderr.startswith("sample: error: upload failed: HttpResponseError: ")
+    assert upload.stderr.endswith(
+        "(the service does not support this SDK's API version; Azurite needs "
+        "--skipApiVersionCheck (`just azurite` starts it so))\n"
     )
 
 
