@@ -11,6 +11,8 @@ from ingest.layout import DATA, MARKER, place
 if TYPE_CHECKING:
     from ingest.source import BlobInfo
 
+SUCCESS_MARKER = "Spark success marker"  # what `classify` says of a `_SUCCESS` blob
+
 
 @dataclass(frozen=True, order=True)
 class TableKey:
@@ -72,6 +74,15 @@ class Discovery:
         """Every unexpected blob with the rule it breaks, sorted by name."""
         inside = [item for d in self.deliveries.values() for item in d.unexpected]
         return sorted(inside + self.outside)
+
+
+def classify(name: str) -> TableKey | str:
+    """The table a data blob feeds, or why it feeds none: `SUCCESS_MARKER` for a Spark
+    `_SUCCESS`, else the layout rule the blob breaks."""
+    placed = place(name)
+    if placed.kind == DATA and placed.version is not None and placed.table is not None:
+        return TableKey(placed.source, placed.version, placed.table)
+    return SUCCESS_MARKER if placed.kind == MARKER else placed.rule
 
 
 def discover(blobs: Iterable[BlobInfo]) -> Discovery:

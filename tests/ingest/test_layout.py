@@ -4,48 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.discovery import TableKey
-from ingest.layout import DATA, MARKER, UNEXPECTED, place
-from tamales_inc.core.versions import is_version
+from ingest.discovery import classify
+from ingest.layout import MARKER, UNEXPECTED, place
 
 T = "tamales_inc/ventas_mensuales_tamales_inc/mx"
 M = "teinvento_inc/ventas_reportadas_mercado_tamales/mx"
-
-
-def table_of(name: str) -> TableKey | None:
-    placed = place(name)
-    if placed.kind != DATA or placed.version is None or placed.table is None:
-        return None
-    return TableKey(placed.source, placed.version, placed.table)
-
-
-@pytest.mark.parametrize(
-    ("name", "expected"),
-    [
-        (
-            f"{T}/20200801/csv/Centro/ventas.csv",
-            TableKey("tamales_inc", "20200801", "monthly_sales"),
-        ),
-        (
-            f"{T}/20200901/csv/E._Privados/x.csv",
-            TableKey("tamales_inc", "20200901", "monthly_sales"),
-        ),
-        (
-            f"{M}/20200801/fact_table/part-00000-1b2c-c000.csv",
-            TableKey("teinvento_inc", "20200801", "fact_table"),
-        ),
-        (
-            f"{M}/20200801/product_dim/part-1.csv",
-            TableKey("teinvento_inc", "20200801", "product_dim"),
-        ),
-        (
-            f"{M}/20200801/region_dim/part-1.csv",
-            TableKey("teinvento_inc", "20200801", "region_dim"),
-        ),
-    ],
-)
-def test_contract_blobs_map_to_their_table(name: str, expected: TableKey) -> None:
-    assert table_of(name) == expected
 
 
 def test_zone_files_know_their_zone_and_success_markers_their_table() -> None:
@@ -94,23 +57,4 @@ def test_other_blobs_are_unexpected_with_the_rule_they_break(
     placed = place(name)
     assert placed.kind == UNEXPECTED and placed.rule.startswith(rule)
     assert placed.version == version  # the delivery it breaks, if it sits in one
-    assert table_of(name) is None
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("20200801", True),
-        ("20200229", True),
-        ("20190229", False),  # not a leap year
-        ("20201341", False),
-        ("20200800", False),
-        ("2020-08-01", False),
-        ("202008011", False),
-        ("2020080", False),
-        ("\u0662\u0660\u0662\u0660\u0660\u0668\u0660\u0661", False),  # non-ASCII digits
-        ("", False),
-    ],
-)
-def test_is_version_accepts_only_real_yyyymmdd_dates(text: str, expected: bool) -> None:
-    assert is_version(text) is expected
+    assert classify(name) == placed.rule  # what the grouping reports for it
