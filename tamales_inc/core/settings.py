@@ -77,6 +77,13 @@ def _range(name: str, value: str | None, default: tuple[float, float]) -> tuple[
     return low, high
 
 
+def _percent(name: str, value: str | None, default: float) -> float:
+    number = _number(name, value, default)
+    if not 0 <= number <= 100:
+        raise ValueError(f"{name} {value!r} is not a percentage between 0 and 100")
+    return number
+
+
 def _port(value: str | None, default: int) -> int:
     if not value:
         return default
@@ -122,7 +129,25 @@ class Settings:
             api_port=_port(merged.get("TAMALES_API_PORT"), 8000),
             duckdb_memory_limit=merged.get("TAMALES_DUCKDB_MEMORY_LIMIT") or "1GB",
             dbt_threads=int(merged.get("TAMALES_DBT_THREADS") or 2),
-            **_ingest_limits(merged),
+            blob_timeout=_number(
+                "TAMALES_BLOB_TIMEOUT", merged.get("TAMALES_BLOB_TIMEOUT"), 15.0, positive=True
+            ),
+            max_quarantined_per_blob=_percent(
+                "TAMALES_MAX_QUARANTINED_PER_BLOB",
+                merged.get("TAMALES_MAX_QUARANTINED_PER_BLOB"),
+                5.0,
+            ),
+            max_quarantined_per_table=_percent(
+                "TAMALES_MAX_QUARANTINED_PER_TABLE",
+                merged.get("TAMALES_MAX_QUARANTINED_PER_TABLE"),
+                1.0,
+            ),
+            rows_change=_range(
+                "TAMALES_ROWS_CHANGE", merged.get("TAMALES_ROWS_CHANGE"), (-10.0, 50.0)
+            ),
+            sales_change=_range(
+                "TAMALES_SALES_CHANGE", merged.get("TAMALES_SALES_CHANGE"), (-10.0, 50.0)
+            ),
         )
 
     @property
@@ -178,28 +203,6 @@ class Settings:
 
     def processed_path(self, source: str, version: str, table: str) -> Path:
         return self.processed_dir / source / version / f"{table}.parquet"
-
-
-def _ingest_limits(env: Mapping[str, str]) -> dict[str, object]:
-    """The ingest's blob timeout and delivery thresholds (see ENVIRONMENT)."""
-    return {
-        "blob_timeout": _number(
-            "TAMALES_BLOB_TIMEOUT", env.get("TAMALES_BLOB_TIMEOUT"), 15.0, positive=True
-        ),
-        "max_quarantined_per_blob": _percent(env, "TAMALES_MAX_QUARANTINED_PER_BLOB", 5.0),
-        "max_quarantined_per_table": _percent(env, "TAMALES_MAX_QUARANTINED_PER_TABLE", 1.0),
-        "rows_change": _range("TAMALES_ROWS_CHANGE", env.get("TAMALES_ROWS_CHANGE"), (-10.0, 50.0)),
-        "sales_change": _range(
-            "TAMALES_SALES_CHANGE", env.get("TAMALES_SALES_CHANGE"), (-10.0, 50.0)
-        ),
-    }
-
-
-def _percent(env: Mapping[str, str], name: str, default: float) -> float:
-    value = _number(name, env.get(name), default)
-    if not 0 <= value <= 100:
-        raise ValueError(f"{name} {env.get(name)!r} is not a percentage between 0 and 100")
-    return value
 
 
 def debug_enabled() -> bool:
