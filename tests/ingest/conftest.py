@@ -4,40 +4,16 @@ from __future__ import annotations
 
 import logging
 import shutil
-import socket
-import subprocess
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from ingest_helpers import write_container
+from ingest_helpers import free_port, write_container
 
 from ingest.azurite import AZURITE_BIN, connection_string
 from ingest.azurite import start as start_azurite
 from ingest.azurite import stop as stop_azurite
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_until_listening(port: int, process: subprocess.Popen[bytes], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"azurite-blob exited early with code {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"azurite-blob did not listen on 127.0.0.1:{port} within {timeout:.0f} s")
 
 
 @pytest.fixture(autouse=True)
@@ -56,7 +32,7 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     azurite` does it; yields its connection string."""
     if not AZURITE_BIN.exists():
         pytest.fail(f"{AZURITE_BIN} is missing: run `npm ci` (the README's test command does)")
-    emulator = start_azurite(_free_port(), tmp_path_factory.mktemp("azurite"))
+    emulator = start_azurite(free_port(), tmp_path_factory.mktemp("azurite"))
     try:
         yield connection_string(emulator.port)
     finally:

@@ -15,10 +15,15 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import AZURITE_BIN, _free_port, _wait_until_listening
-from ingest_helpers import minimal_files, upload_folder, write_container
+from ingest_helpers import (
+    free_port,
+    minimal_files,
+    upload_folder,
+    wait_until_listening,
+    write_container,
+)
 
-from ingest.azurite import connection_string
+from ingest.azurite import AZURITE_BIN, connection_string
 from ingest.pipeline import run_ingest
 from ingest.sas import main as sas_main
 from tamales_inc.core.settings import Settings
@@ -45,7 +50,7 @@ def listening(port: int) -> bool:
 def test_just_azurite_starts_the_emulator_prints_its_connection_string_and_stops_on_ctrl_c(
     tmp_path: Path,
 ) -> None:
-    port = _free_port()
+    port = free_port()
     home = tmp_path / "home"
     process = subprocess.Popen(
         [str(JUST), "azurite", "--port", str(port)],
@@ -200,7 +205,7 @@ def test_env_example_configures_the_emulator_started_by_just_azurite(
 
 
 def test_an_emulator_without_skip_api_version_check_gives_the_hint(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     log = open(tmp_path / "azurite.log", "wb")  # closed below
     strict = subprocess.Popen(
         [str(AZURITE_BIN), "--blobHost", "127.0.0.1", "--blobPort", str(port),
@@ -210,7 +215,7 @@ def test_an_emulator_without_skip_api_version_check_gives_the_hint(tmp_path: Pat
         start_new_session=True,
     )  # fmt: skip
     try:
-        _wait_until_listening(port, strict, timeout=30)
+        wait_until_listening(port, strict, timeout=30)
         result = subprocess.run(
             [sys.executable, "-m", "ingest"],
             cwd=REPO_ROOT,
@@ -255,7 +260,7 @@ def test_an_emulator_without_skip_api_version_check_gives_the_hint(tmp_path: Pat
 
 
 def test_the_emulator_command_stops_on_sigterm_and_exits_zero(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "ingest.azurite", "--port", str(port), "--location", str(tmp_path)],
         cwd=REPO_ROOT,
