@@ -66,7 +66,8 @@ def test_a_rejected_delivery_leaves_the_published_warehouse_as_it_was(
     published = Settings.from_env({"TAMALES_HOME": str(home)}).warehouse_path
     before_bytes = hashlib.sha256(published.read_bytes()).hexdigest()
     before = published_tables(published)
-    assert before["meta.build_info"] == [("20200901", before["meta.build_info"][0][1])]
+    (build_info,) = before["meta.build_info"]  # one build, of one data version
+    assert build_info[0] == "20200901"
     zero_byte = next(s for s in SCENARIOS if s.name == "zero-byte-erp")
     zero_byte.edit(container)  # the ERP side of 20200901 re-delivered as empty files
     next(s for s in SCENARIOS if s.name == "parquet-parts").edit(container)  # and a lost table
