@@ -45,15 +45,19 @@ class Prefetcher:
             threading.Thread(target=self._work, name=name, daemon=True).start()
 
     def _work(self) -> None:
-        """One download thread: fetch queued blobs until told to stop."""
+        """One download thread: fetch queued blobs until told to stop. The job is dropped before
+        waiting for the next, so an idle thread holds no downloaded bytes."""
         while (job := self._jobs.get()) is not None:
-            blob, future = job
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                future.set_result(self._source.download(blob))
-            except BaseException as exc:  # handed to the consumer with the future
-                future.set_exception(exc)
+            self._fetch(*job)
+            del job
+
+    def _fetch(self, blob: BlobInfo, future: Future[Download]) -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(self._source.download(blob))
+        except BaseException as exc:  # handed to the consumer with the future
+            future.set_exception(exc)
 
     def __iter__(self) -> Iterator[Download]:
         pending = self._pending
@@ -72,6 +76,7 @@ class Prefetcher:
             blob, future = pending[0]
             download = self._result(future)
             pending.popleft()
+            del future  # the download is the caller's now
             in_flight -= blob.size
             yield download
 
