@@ -14,7 +14,7 @@ build *args:
     just transform "$@"
     just train
 
-# Land the blobs of every version as typed parquet (generates the sample container if no source is set)
+# Land each changed delivery whole or not at all as typed parquet (`--accept <version>` for a real change; the sample when no source is set)
 ingest *args:
     python -m ingest "$@"
 
@@ -37,6 +37,18 @@ sql *args:
 # Write a sample container (e.g. `just sample --scale 100 --out /tmp/c`)
 sample *args:
     python -m ingest.sample "$@"
+
+# Start the pinned Azurite blob emulator on 127.0.0.1:10000 (data in $TAMALES_HOME/azurite; Ctrl-C stops it)
+azurite *args:
+    @exec python -m ingest.azurite "$@"
+
+# Generate the sample and upload it to TAMALES_CONTAINER (default tamales-inc) of AZURE_STORAGE_CONNECTION_STRING
+sample-upload *args:
+    @python -m ingest.sample --connection-string "${AZURE_STORAGE_CONNECTION_STRING:?is not set: copy .env.example to .env}" --container "${TAMALES_CONTAINER:-tamales-inc}" "$@"
+
+# Print a read+list SAS URL for a container of AZURE_STORAGE_CONNECTION_STRING (`just sas tamales-inc --hours 8`)
+sas *args:
+    @python -m ingest.sas "$@"
 
 # Run the test suite (installs the test-only services first)
 test *args: test-deps

@@ -1,29 +1,63 @@
-"""Land one table of one version: parse its blobs, write raw and quarantine parquet atomically."""
+"""Stage one table of one version: parse its blobs into raw and quarantine parquet temp files.
+
+Nothing here replaces a landed file: a staged table is published (renamed into place) or
+discarded by its delivery, once every table of the delivery is staged and checked.
+"""
 
 from __future__ import annotations
 
+import math
+import os
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 from polars.io.plugins import register_io_source
 
+from ingest.cancel import CancelToken
 from ingest.contract import TABLES, TableSpec
 from ingest.discovery import TableKey
 from ingest.errors import IngestError
 from ingest.manifest import BlobRecord, TableRecord
 from ingest.parsing import ParsedBlob, empty_quarantine, parse_blob
 from ingest.progress import Progress
-from ingest.report import TableReport
 from ingest.source import BlobInfo, Download
-from tamales_inc.core.files import atomic_output
+from tamales_inc.core.files import remove_path, temp_path
 from tamales_inc.core.settings import Settings
+
+SALES = "sales"  # the measure whose total a delivery's tables are compared on
+
+
+@dataclass
+class StagedTable:
+    """A table parsed into temp files beside its landed paths, with its state record."""
+
+    key: TableKey
+    raw: Path
+    quarantine: Path
+    raw_tmp: Path
+    quarantine_tmp: Path
+    record: TableRecord
+    seconds: float
+    first_rejects: dict[str, str] = field(default_factory=dict)
+
+    def publish(self) -> None:
+        """Rename the temp files onto the landed paths."""
+        os.replace(self.raw_tmp, self.raw)
+        os.replace(self.quarantine_tmp, self.quarantine)
+
+    def discard(self) -> None:
+        """Delete the temp files (and the version folders they made, if left empty)."""
+        for tmp in (self.raw_tmp, self.quarantine_tmp):
+            remove_path(tmp)
+            _remove_if_empty(tmp.parent)
 
 
 class Landing:
-    """Lands the changed tables one by one from a single ordered stream of downloads."""
+    """Stages the changed tables one by one from a single ordered stream of downloads."""
 
     def __init__(
         self,
@@ -32,31 +66,46 @@ class Landing:
         ingested_at: datetime,
         downloads: Iterator[Download],
         progress: Progress,
+        cancel: CancelToken,
     ) -> None:
         self.settings = settings
         self.run_id = run_id
         self.ingested_at = ingested_at
         self.downloads = downloads
         self.progress = progress
+        self.cancel = cancel
 
-    def land(self, key: TableKey, blobs: list[BlobInfo]) -> tuple[TableReport, TableRecord]:
-        """Write the table's raw and quarantine parquet (temp + rename) from its blobs."""
+    def stage(self, key: TableKey, blobs: list[BlobInfo]) -> StagedTable:
+        """Write the table's raw and quarantine parquet to temp files from its blobs."""
         started = time.perf_counter()
         spec = TABLES[(key.source, key.table)]
         raw = self.settings.raw_path(key.source, key.version, key.table)
         quarantine = self.settings.quarantine_path(key.source, key.version, key.table)
+        raw_tmp, quarantine_tmp = temp_path(raw, self.run_id), temp_path(quarantine, self.run_id)
         records: list[BlobRecord] = []
         rejected: list[pl.DataFrame] = []
-        with (
-            atomic_output(raw, self.run_id) as raw_tmp,
-            atomic_output(quarantine, self.run_id) as quarantine_tmp,
-        ):
-            _sink(self._landed_rows(key, spec, blobs, records, rejected), spec, raw_tmp)
+        totals: list[float] = []
+        try:
+            rows = self._landed_rows(key, spec, blobs, records, rejected, totals)
+            _sink(rows, spec, raw_tmp)
             bad = pl.concat(rejected) if rejected else empty_quarantine()
             bad.write_parquet(quarantine_tmp)
             _check_written(key, raw_tmp, records, blobs)
-        record = self._record(key, raw, quarantine, records)
-        return TableReport.landed(record, self.settings, time.perf_counter() - started), record
+        except BaseException:
+            for tmp in (raw_tmp, quarantine_tmp):
+                remove_path(tmp)
+                _remove_if_empty(tmp.parent)
+            raise
+        sales_total = math.fsum(totals) if SALES in spec.names else None
+        record = self._record(key, raw, quarantine, records, sales_total)
+        first_rejects = {
+            frame["blob_name"][0]: f"line {frame['line_number'][0]}: {frame['reason'][0]}"
+            for frame in rejected
+        }
+        seconds = time.perf_counter() - started
+        return StagedTable(
+            key, raw, quarantine, raw_tmp, quarantine_tmp, record, seconds, first_rejects
+        )
 
     def _landed_rows(
         self,
@@ -65,9 +114,12 @@ class Landing:
         blobs: list[BlobInfo],
         records: list[BlobRecord],
         rejected: list[pl.DataFrame],
+        totals: list[float],
     ) -> Iterator[pl.DataFrame]:
         """Parse the table's blobs in order: yield their landed rows, collect the rest."""
+        has_sales = SALES in spec.names
         for blob in blobs:
+            self.cancel.check()
             download = next(self.downloads)
             if download.blob.name != blob.name:
                 raise RuntimeError(f"download order broken: {download.blob.name} != {blob.name}")
@@ -82,14 +134,21 @@ class Landing:
             del download
             if parsed.quarantined.height:
                 rejected.append(parsed.quarantined)
+            if has_sales and parsed.landed.height:
+                totals.append(float(parsed.landed[SALES].sum()))
             self.progress.advance(blob.size, parsed.rows_read)
             if parsed.landed.height:
                 yield parsed.landed
 
     def _record(
-        self, key: TableKey, raw: Path, quarantine: Path, blobs: list[BlobRecord]
+        self,
+        key: TableKey,
+        raw: Path,
+        quarantine: Path,
+        blobs: list[BlobRecord],
+        sales_total: float | None,
     ) -> TableRecord:
-        """The state record of a table just landed."""
+        """The state record of a table just staged."""
         return TableRecord(
             source=key.source,
             version=key.version,
@@ -102,7 +161,25 @@ class Landing:
             landed_at=datetime.now(UTC).isoformat(timespec="seconds"),
             run_id=self.run_id,
             blobs=blobs,
+            sales_total=sales_total,
         )
+
+
+def _remove_if_empty(folder: Path) -> None:
+    """Remove a version folder that holds nothing (made for temps that are gone)."""
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
+
+
+def remove_empty_folders(*roots: Path) -> None:
+    """Remove the empty `<source>/<version>` and `<source>` folders under `roots` (made for
+    temps now gone)."""
+    for root in roots:
+        for folder in [*sorted(root.glob("*/*")), *sorted(root.glob("*"))]:
+            if folder.is_dir():
+                _remove_if_empty(folder)
 
 
 def _blob_record(download: Download, parsed: ParsedBlob) -> BlobRecord:

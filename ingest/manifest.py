@@ -11,7 +11,7 @@ from typing import Any
 
 from ingest.discovery import TableKey
 from ingest.errors import IngestError, redact
-from ingest.report import IngestReport, TableReport
+from ingest.report import DeliveryReport, IngestReport, TableReport
 from ingest.source import BlobInfo
 from tamales_inc.core.files import write_json_atomic
 
@@ -49,6 +49,8 @@ class TableRecord:
     landed_at: str
     run_id: str
     blobs: list[BlobRecord] = field(default_factory=list)
+    sales_total: float | None = None
+    accepted_override: bool = False
 
     @property
     def key(self) -> TableKey:
@@ -66,7 +68,7 @@ class TableRecord:
 
 
 class IngestState:
-    """The landed tables recorded under `manifests/ingest_state.json` (updated per table)."""
+    """The landed tables recorded under `manifests/ingest_state.json` (updated per delivery)."""
 
     def __init__(self, manifests_dir: Path) -> None:
         self.path = manifests_dir / STATE_FILE
@@ -87,10 +89,25 @@ class IngestState:
         """The record of a landed table, if any."""
         return self.tables.get(str(key))
 
-    def put(self, record: TableRecord) -> None:
-        """Record a landed table and save the state atomically."""
-        self.tables[str(record.key)] = record
+    def put(self, *records: TableRecord) -> None:
+        """Record the landed tables of a delivery and save the state atomically, once."""
+        for record in records:
+            self.tables[str(record.key)] = record
         self.save()
+
+    def landed_versions(self, source: str) -> list[str]:
+        """The versions of `source` with at least one landed table, oldest first."""
+        return sorted(
+            {record.version for record in self.tables.values() if record.source == source}
+        )
+
+    def version_tables(self, source: str, version: str) -> dict[str, TableRecord]:
+        """The landed tables of one delivery, by table name."""
+        return {
+            record.table: record
+            for record in self.tables.values()
+            if (record.source, record.version) == (source, version)
+        }
 
     def save(self) -> None:
         payload = {
@@ -117,28 +134,53 @@ def write_run_manifest(
     started_at: datetime,
     error: BaseException | None,
 ) -> Path:
-    """One JSON per run: source (no secrets), per-table reconciliation and blob checksums."""
+    """One JSON per run, failed and interrupted runs too: source (no secrets), each delivery's
+    outcome and broken rules, per-table reconciliation and blob checksums, unexpected blobs."""
     payload = {
         "run_id": report.run_id,
-        "status": "failed" if error else "succeeded",
+        "status": _status(error),
         "error": redact(str(error) or type(error).__name__) if error else None,
         "source": report.source,
         "started_at": started_at.isoformat(timespec="seconds"),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "seconds": round(report.seconds, 3),
+        "accept": list(report.accept),
         "blobs_listed": report.blobs_listed,
         "blobs_downloaded": report.blobs_downloaded,
         "bytes_downloaded": report.bytes_downloaded,
         "rows_read": report.rows_read,
         "rows_landed": report.rows_landed,
         "rows_quarantined": report.rows_quarantined,
+        "deliveries": [_delivery_entry(delivery) for delivery in report.deliveries],
         "tables": [_table_entry(table, records[table.key]) for table in report.tables],
         "missing_from_source": report.missing,
-        "ignored_blobs": [{"name": n, "reason": r} for n, r in report.ignored],
+        "unexpected_blobs": [{"name": n, "rule": r} for n, r in report.unexpected],
     }
     path = run_manifest_path(manifests_dir, report.run_id)
     write_json_atomic(path, payload)
     return path
+
+
+def _status(error: BaseException | None) -> str:
+    if error is None:
+        return "succeeded"
+    return "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
+
+
+def _delivery_entry(delivery: DeliveryReport) -> dict[str, Any]:
+    """A delivery's part of the run manifest: its outcome and every rule it broke."""
+    return {
+        "key": str(delivery.key),
+        "source": delivery.key.source,
+        "version": delivery.key.version,
+        "status": delivery.status,
+        "accepted_override": delivery.accepted,
+        "previous_landing_kept": delivery.kept,
+        "violations": [
+            {"subject": v.subject, "rule": v.rule, "waivable": v.waivable}
+            for v in delivery.violations
+        ],
+    }
 
 
 def _table_entry(table: TableReport, record: TableRecord) -> dict[str, Any]:
@@ -157,5 +199,7 @@ def _table_entry(table: TableReport, record: TableRecord) -> dict[str, Any]:
         "raw_path": record.raw_path,
         "quarantine_path": record.quarantine_path,
         "landed_by_run": record.run_id,
+        "sales_total": record.sales_total,
+        "accepted_override": record.accepted_override,
         "blobs": [asdict(b) for b in record.blobs],
     }

@@ -6,13 +6,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ingest.discovery import TableKey
+from ingest.discovery import DeliveryKey, TableKey
 
 if TYPE_CHECKING:
+    from ingest.acceptance import Violation
     from ingest.manifest import TableRecord
     from tamales_inc.core.settings import Settings
 
-LANDED, UNCHANGED = "landed", "unchanged"
+LANDED, UNCHANGED, REJECTED = "landed", "unchanged", "rejected"
 
 
 @dataclass(frozen=True)
@@ -71,15 +72,49 @@ class TableReport:
         )
 
 
+@dataclass(frozen=True)
+class DeliveryReport:
+    """The outcome for one delivery (`status`: `landed`, `unchanged` or `rejected`), the rules it
+    broke (waived ones too, when `accepted` by `--accept`) and whether an earlier landing of it
+    is kept."""
+
+    key: DeliveryKey
+    status: str
+    violations: tuple[Violation, ...] = ()
+    accepted: bool = False
+    kept: bool = False
+
+    def line(self) -> str | None:
+        """A summary line for a rejected or accepted delivery (None for the others)."""
+        if self.status == REJECTED:
+            kept = "its previous landing is kept" if self.kept else "it was never landed"
+            return (
+                f"{self.key}: rejected ({_problems(self.violations)}), nothing of it landed; {kept}"
+            )
+        if self.accepted and self.violations:
+            return (
+                f"{self.key}: accepted by --accept despite {_problems(self.violations)}: "
+                f"{self.violations[0]}"
+            )
+        return None
+
+
+def _problems(violations: tuple[Violation, ...]) -> str:
+    return f"{len(violations)} problem{'s' if len(violations) != 1 else ''}"
+
+
 @dataclass
 class IngestReport:
-    """What a run did: one report per table, downloads, ignored blobs and the manifest path."""
+    """What a run did: one report per table and delivery, downloads, unexpected blobs and the
+    manifest path."""
 
     run_id: str
     source: str
     tables: list[TableReport] = field(default_factory=list)
-    ignored: list[tuple[str, str]] = field(default_factory=list)
+    deliveries: list[DeliveryReport] = field(default_factory=list)
+    unexpected: list[tuple[str, str]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    accept: tuple[str, ...] = ()
     blobs_listed: int = 0
     blobs_downloaded: int = 0
     bytes_downloaded: int = 0
@@ -106,10 +141,19 @@ class IngestReport:
     def unchanged(self) -> list[TableReport]:
         return [t for t in self.tables if t.status == UNCHANGED]
 
+    @property
+    def rejected(self) -> list[DeliveryReport]:
+        return [d for d in self.deliveries if d.status == REJECTED]
+
     def summary(self) -> str:
+        rejected = ""
+        if self.rejected:
+            keys = ", ".join(str(d.key) for d in self.rejected)
+            count = f"{len(self.rejected)} deliver{'ies' if len(self.rejected) > 1 else 'y'}"
+            rejected = f", {count} rejected ({keys})"
         return (
             f"ingest: {len(self.tables)} tables ({len(self.landed)} landed, "
-            f"{len(self.unchanged)} unchanged), read {self.rows_read:,} / landed "
+            f"{len(self.unchanged)} unchanged){rejected}, read {self.rows_read:,} / landed "
             f"{self.rows_landed:,} / quarantined {self.rows_quarantined:,}, "
             f"{self.blobs_downloaded} blobs ({self.bytes_downloaded / 1e6:,.1f} MB) downloaded, "
             f"{self.seconds:.2f} s"

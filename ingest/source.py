@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
+from ingest.azure_errors import RETRIES, azure_error
 from ingest.errors import IngestError, redact, redact_url
 from tamales_inc.core.settings import Settings
 
 LIST_PAGE_SIZE = 5000
+DEFAULT_TIMEOUT = Settings.blob_timeout  # seconds; TAMALES_BLOB_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class Source(Protocol):
 def open_source(settings: Settings) -> Source:
     """The configured source: SAS URL, connection string + container, folder, or the sample."""
     if settings.blob_url:
-        return AzureSource.from_url(settings.blob_url)
+        return AzureSource.from_url(settings.blob_url, timeout=settings.blob_timeout)
     if settings.connection_string or settings.container:
         if not (settings.connection_string and settings.container):
             missing = (
@@ -65,7 +67,9 @@ def open_source(settings: Settings) -> Source:
                 f"{missing} is not set; a connection-string source needs both "
                 "AZURE_STORAGE_CONNECTION_STRING and TAMALES_CONTAINER"
             )
-        return AzureSource.from_connection_string(settings.connection_string, settings.container)
+        return AzureSource.from_connection_string(
+            settings.connection_string, settings.container, timeout=settings.blob_timeout
+        )
     if settings.source_dir:
         return LocalSource(settings.source_dir)
     from ingest.sample.provision import ensure_sample_container
@@ -143,14 +147,17 @@ def _sas_expiry(url: str) -> datetime | None:
 class AzureSource:
     """An Azure Blob Storage container (or Azurite), read with the SDK's exponential retry."""
 
-    def __init__(self, client: object, description: str) -> None:
+    def __init__(self, client: object, description: str, timeout: float = DEFAULT_TIMEOUT) -> None:
         self._client = client
         self.description = description
+        self.timeout = timeout
         self.downloads = 0
         self._lock = threading.Lock()
 
     @classmethod
-    def from_url(cls, url: str, **client_options: object) -> AzureSource:
+    def from_url(
+        cls, url: str, *, timeout: float = DEFAULT_TIMEOUT, **client_options: object
+    ) -> AzureSource:
         """Open a container by its URL (normally with a read+list SAS token)."""
         from azure.storage.blob import ContainerClient
 
@@ -168,28 +175,37 @@ class AzureSource:
                 "set TAMALES_BLOB_URL to a fresh container SAS URL with read+list (sp=rl)"
             )
         try:
-            client = ContainerClient.from_container_url(url, **_client_options(client_options))
+            client = ContainerClient.from_container_url(
+                url, **_client_options(client_options, timeout)
+            )
         except ValueError as exc:
             raise IngestError(f"TAMALES_BLOB_URL {description!r} is invalid: {exc}") from None
-        return cls(client, description)
+        return cls(client, description, timeout)
 
     @classmethod
     def from_connection_string(
-        cls, connection_string: str, container: str, **client_options: object
+        cls,
+        connection_string: str,
+        container: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        **client_options: object,
     ) -> AzureSource:
         """Open a container with an account connection string."""
         from azure.storage.blob import ContainerClient
 
         try:
             client = ContainerClient.from_connection_string(
-                connection_string, container_name=container, **_client_options(client_options)
+                connection_string,
+                container_name=container,
+                **_client_options(client_options, timeout),
             )
         except ValueError as exc:
             raise IngestError(
                 f"AZURE_STORAGE_CONNECTION_STRING is invalid ({redact(str(exc))}); "
                 "expected DefaultEndpointsProtocol=...;AccountName=...;AccountKey=...;"
             ) from None
-        return cls(client, redact_url(client.url))
+        return cls(client, redact_url(client.url), timeout)
 
     def list_blobs(self, prefix: str) -> Iterator[BlobInfo]:
         """Every blob under `prefix`, following all result pages."""
@@ -206,7 +222,9 @@ class AzureSource:
                     content_md5=bytes(md5).hex() if md5 else None,
                 )
         except Exception as exc:  # noqa: BLE001 - every SDK failure becomes one clear line
-            raise _azure_error(exc, f"cannot list {self.description}/{prefix}") from None
+            raise azure_error(
+                exc, f"cannot list {self.description}/{prefix}", self.timeout
+            ) from None
 
     def download(self, blob: BlobInfo) -> Download:
         """The blob's bytes, as listed (fails if the blob changed since it was listed)."""
@@ -221,8 +239,8 @@ class AzureSource:
             )
             data = stream.readall()
         except Exception as exc:  # noqa: BLE001
-            raise _azure_error(
-                exc, f"cannot download {blob.name} from {self.description}"
+            raise azure_error(
+                exc, f"cannot download {blob.name} from {self.description}", self.timeout
             ) from None
         with self._lock:
             self.downloads += 1
@@ -233,61 +251,15 @@ class AzureSource:
         self._client.close()  # type: ignore[attr-defined]
 
 
-def _client_options(options: dict[str, object]) -> dict[str, object]:
+def _client_options(options: dict[str, object], timeout: float) -> dict[str, object]:
+    """The SDK's exponential retry (3 retries) and connect/read timeouts of `timeout` seconds."""
     from azure.storage.blob import ExponentialRetry
 
     defaults: dict[str, object] = {
         "retry_policy": ExponentialRetry(
-            initial_backoff=1, increment_base=2, retry_total=3, random_jitter_range=1
+            initial_backoff=1, increment_base=2, retry_total=RETRIES, random_jitter_range=1
         ),
-        "connection_timeout": 10,
-        "read_timeout": 120,
+        "connection_timeout": timeout,
+        "read_timeout": timeout,
     }
     return defaults | options
-
-
-def _azure_error(exc: Exception, what: str) -> IngestError:
-    """One actionable line for an SDK failure (never the token)."""
-    from azure.core.exceptions import (
-        ClientAuthenticationError,
-        HttpResponseError,
-        ResourceModifiedError,
-        ResourceNotFoundError,
-        ServiceRequestError,
-        ServiceResponseError,
-    )
-
-    status = getattr(exc, "status_code", None)
-    code = getattr(exc, "error_code", None) or getattr(
-        getattr(exc, "response", None), "reason", None
-    )
-    if isinstance(exc, ClientAuthenticationError) or status in (401, 403):
-        return IngestError(
-            f"{what}: access denied (HTTP {status} {code}); the SAS token or account key is "
-            "expired, invalid or lacks read+list permission; set TAMALES_BLOB_URL to a fresh "
-            "container SAS URL (sp=rl) or fix AZURE_STORAGE_CONNECTION_STRING"
-        )
-    if isinstance(exc, ResourceModifiedError) or status == 412:
-        return IngestError(
-            f"{what}: the blob changed while it was being ingested; rerun the ingest"
-        )
-    if isinstance(exc, ResourceNotFoundError) or status == 404:
-        return IngestError(
-            f"{what}: not found (HTTP 404 {code}); check the container name in "
-            "TAMALES_BLOB_URL or TAMALES_CONTAINER"
-        )
-    if isinstance(exc, ServiceRequestError | ServiceResponseError):
-        return IngestError(
-            f"{what}: cannot reach the storage service after retries ({_first_line(exc)}); "
-            "check the URL and the network"
-        )
-    if isinstance(exc, HttpResponseError):
-        return IngestError(f"{what}: HTTP {status} {code}")
-    if isinstance(exc, IngestError):
-        return exc
-    return IngestError(f"{what}: {type(exc).__name__}: {_first_line(exc)}")
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0][:200] if lines else type(exc).__name__

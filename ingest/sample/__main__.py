@@ -9,6 +9,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from ingest.azure_errors import api_version_hint
 from ingest.sample.upload import upload
 from ingest.sample.writer import DEFAULT_SEED, DEFAULT_VERSIONS, generate
 from tamales_inc.core.cli import make_parser, run_command
@@ -67,6 +68,8 @@ def _upload(args: argparse.Namespace, folder: Path) -> str:
         hint = ""
         if status in (401, 403):
             hint = " (check the key, or that the SAS allows create+write: sp=...cw...)"
+        elif api_version_hint(exc):
+            hint = f" ({api_version_hint(exc)})"
         first = str(exc).splitlines()[0] if str(exc) else ""
         raise TamalesError(f"upload failed: {type(exc).__name__}: {first}{hint}") from None
     where = args.container or "the SAS container"

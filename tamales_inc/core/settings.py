@@ -20,6 +20,16 @@ ENVIRONMENT: dict[str, str] = {
     "TAMALES_DUCKDB_MEMORY_LIMIT": "DuckDB memory limit of the transform (default 1GB)",
     "TAMALES_DBT_THREADS": "dbt threads of the transform (default 2)",
     "TAMALES_ENGINE": "engine the transform builds with: duckdb (default) or spark (docs/spark.md)",
+    "TAMALES_BLOB_TIMEOUT": "seconds the blob service may take to connect or to answer a read "
+    "before the ingest retries (default 15; 3 retries)",
+    "TAMALES_MAX_QUARANTINED_PER_BLOB": "largest share of a blob's lines the ingest may "
+    "quarantine before it rejects the delivery, in percent (default 5)",
+    "TAMALES_MAX_QUARANTINED_PER_TABLE": "largest share of a table's lines the ingest may "
+    "quarantine before it rejects the delivery, in percent (default 1)",
+    "TAMALES_ROWS_CHANGE": "allowed change of a table's row count against the previous landed "
+    "version, in percent, as min,max (default -10,50)",
+    "TAMALES_SALES_CHANGE": "allowed change of a table's sales total against the previous landed "
+    "version, in percent, as min,max (default -10,50)",
 }
 # Engines the dbt project builds on; the published warehouse is a DuckDB file either way.
 ENGINES: tuple[str, ...] = ("duckdb", "spark")
@@ -50,6 +60,40 @@ def _engine(value: str | None) -> str:
     return engine
 
 
+def _number(name: str, value: str | None, default: float, *, positive: bool = False) -> float:
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{name} {value!r} is not a number") from None
+    if number != number or number in (float("inf"), float("-inf")) or (positive and number <= 0):
+        raise ValueError(
+            f"{name} {value!r} must be a finite{' positive' if positive else ''} number"
+        )
+    return number
+
+
+def _range(name: str, value: str | None, default: tuple[float, float]) -> tuple[float, float]:
+    """`min,max` percentages (`-10,50`); min <= 0 <= max."""
+    if not value:
+        return default
+    low_text, comma, high_text = value.partition(",")
+    if not comma:
+        raise ValueError(f"{name} {value!r} is not min,max in percent (e.g. -10,50)")
+    low, high = _number(name, low_text.strip(), 0.0), _number(name, high_text.strip(), 0.0)
+    if not low <= 0 <= high:
+        raise ValueError(f"{name} {value!r}: expected min <= 0 <= max (e.g. -10,50)")
+    return low, high
+
+
+def _percent(name: str, value: str | None, default: float) -> float:
+    number = _number(name, value, default)
+    if not 0 <= number <= 100:
+        raise ValueError(f"{name} {value!r} is not a percentage between 0 and 100")
+    return number
+
+
 def _port(value: str | None, default: int) -> int:
     if not value:
         return default
@@ -74,6 +118,11 @@ class Settings:
     duckdb_memory_limit: str = "1GB"
     dbt_threads: int = 2
     engine: str = "duckdb"
+    blob_timeout: float = 15.0
+    max_quarantined_per_blob: float = 5.0
+    max_quarantined_per_table: float = 1.0
+    rows_change: tuple[float, float] = (-10.0, 50.0)
+    sales_change: tuple[float, float] = (-10.0, 50.0)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -92,7 +141,31 @@ class Settings:
             duckdb_memory_limit=merged.get("TAMALES_DUCKDB_MEMORY_LIMIT") or "1GB",
             dbt_threads=int(merged.get("TAMALES_DBT_THREADS") or 2),
             engine=_engine(merged.get("TAMALES_ENGINE")),
+            blob_timeout=_number(
+                "TAMALES_BLOB_TIMEOUT", merged.get("TAMALES_BLOB_TIMEOUT"), 15.0, positive=True
+            ),
+            max_quarantined_per_blob=_percent(
+                "TAMALES_MAX_QUARANTINED_PER_BLOB",
+                merged.get("TAMALES_MAX_QUARANTINED_PER_BLOB"),
+                5.0,
+            ),
+            max_quarantined_per_table=_percent(
+                "TAMALES_MAX_QUARANTINED_PER_TABLE",
+                merged.get("TAMALES_MAX_QUARANTINED_PER_TABLE"),
+                1.0,
+            ),
+            rows_change=_range(
+                "TAMALES_ROWS_CHANGE", merged.get("TAMALES_ROWS_CHANGE"), (-10.0, 50.0)
+            ),
+            sales_change=_range(
+                "TAMALES_SALES_CHANGE", merged.get("TAMALES_SALES_CHANGE"), (-10.0, 50.0)
+            ),
         )
+
+    @property
+    def azurite_dir(self) -> Path:
+        """Where `just azurite` keeps the local blob emulator's data."""
+        return self.home / "azurite"
 
     @property
     def sample_container_dir(self) -> Path:

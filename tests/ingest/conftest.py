@@ -3,40 +3,17 @@
 from __future__ import annotations
 
 import logging
-import os
 import shutil
-import signal
-import socket
-import subprocess
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from ingest_helpers import ACCOUNT, ACCOUNT_KEY, write_container
+from ingest_helpers import free_port, write_container
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-AZURITE_BIN = REPO_ROOT / "node_modules" / ".bin" / "azurite-blob"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_until_listening(port: int, process: subprocess.Popen[bytes], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"azurite-blob exited early with code {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"azurite-blob did not listen on 127.0.0.1:{port} within {timeout:.0f} s")
+from ingest.azurite import AZURITE_BIN, connection_string
+from ingest.azurite import start as start_azurite
+from ingest.azurite import stop as stop_azurite
 
 
 @pytest.fixture(autouse=True)
@@ -51,45 +28,15 @@ def restore_logging() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start Azurite (blob service) on a free 127.0.0.1 port; yield its connection string."""
+    """Azurite (blob service) on a free 127.0.0.1 port, started and stopped the way `just
+    azurite` does it; yields its connection string."""
     if not AZURITE_BIN.exists():
         pytest.fail(f"{AZURITE_BIN} is missing: run `npm ci` (the README's test command does)")
-    port = _free_port()
-    location = tmp_path_factory.mktemp("azurite")
-    log = open(location / "azurite.log", "wb")  # closed at teardown
-    process = subprocess.Popen(
-        [
-            str(AZURITE_BIN),
-            "--blobHost",
-            "127.0.0.1",
-            "--blobPort",
-            str(port),
-            "--location",
-            str(location),
-            "--skipApiVersionCheck",
-            "--silent",
-            "--loose",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    emulator = start_azurite(free_port(), tmp_path_factory.mktemp("azurite"))
     try:
-        _wait_until_listening(port, process, timeout=30)
-        yield (
-            "DefaultEndpointsProtocol=http;"
-            f"AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
-            f"BlobEndpoint=http://127.0.0.1:{port}/{ACCOUNT};"
-        )
+        yield connection_string(emulator.port)
     finally:
-        if process.poll() is None:
-            os.kill(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.kill(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-        log.close()
+        stop_azurite(emulator)
 
 
 @pytest.fixture

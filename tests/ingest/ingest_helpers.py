@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ACCOUNT = "devstoreaccount1"
-# Azurite's documented, well-known development key (not a secret).
-ACCOUNT_KEY = (
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-)
+# Azurite's well-known development account, re-exported for the tests
+from ingest.azurite import ACCOUNT as ACCOUNT
+from ingest.azurite import ACCOUNT_KEY as ACCOUNT_KEY
 
 # A well-formed line per table, used to build small hand-written containers.
 TAMALES_LINE = "2019,Jan,Mexico,Regular,Dulce,Centro,206050084,Tamal mix,1234.5"
@@ -94,7 +95,54 @@ def minimal_files(version: str = "20200801", tamales_lines: int = 3) -> dict[str
             "1194000908288,Light,Tameles doña chona -Piña,Tamales doña chona,OTROS FABRICANTES\n"
             "807453851648,Regular,,,OTROS FABRICANTES\n"
         ),
+        f"{teinvento}/product_dim/_SUCCESS": b"",
         f"{teinvento}/region_dim/part-00000-c-c000.csv": (
             "446676598784,Mexico,Norte\n996432412672,Mexico,\n"
         ),
+        f"{teinvento}/region_dim/_SUCCESS": b"",
     }
+
+
+def sync_container(connection_string: str, container: str, folder: Path) -> None:
+    """Make the container hold exactly the files under `folder`: upload the new and changed
+    blobs (etags change only for those), delete the blobs gone."""
+    import hashlib
+
+    from azure.storage.blob import ContainerClient
+
+    wanted = {
+        path.relative_to(folder).as_posix(): path.read_bytes()
+        for path in folder.rglob("*")
+        if path.is_file()
+    }
+    with ContainerClient.from_connection_string(connection_string, container) as client:
+        present = {
+            props.name: bytes(props.content_settings.content_md5 or b"")
+            for props in client.list_blobs()
+        }
+        for name in sorted(set(present) - set(wanted)):
+            client.delete_blob(name)
+        for name, data in sorted(wanted.items()):
+            if present.get(name) != hashlib.md5(data, usedforsecurity=False).digest():
+                client.upload_blob(name, data, overwrite=True)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_listening(port: int, process: subprocess.Popen[bytes], timeout: float) -> None:
+    """Wait until something listens on 127.0.0.1:`port`; fail if `process` exits first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"azurite-blob exited early with code {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"azurite-blob did not listen on 127.0.0.1:{port} within {timeout:.0f} s")

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -224,7 +225,8 @@ def test_listing_follows_every_page_and_only_the_source_prefixes(
     source.close()
     assert sorted(names) == sorted(n for n in files if not n.startswith("other_source/"))
     report = run_ingest(conn_settings(tmp_path / "home", azurite, container_name))
-    assert report.blobs_listed == 14  # 2 versions x (6 csv + _SUCCESS): paged, other prefix unseen
+    # 2 versions x (6 csv + 3 _SUCCESS): paged, other prefix unseen
+    assert report.blobs_listed == 18
     assert len(report.landed) == 8 and report.rows_read == 22
 
 
@@ -267,7 +269,10 @@ def test_malformed_rows_and_empty_parts_through_azurite(
     )
     files[f"{TEINVENTO_DIR}/20200801/fact_table/part-00002-a-c000.csv"] = b""
     upload_folder(azurite, container_name, write_container(tmp_path / "c", files))
-    report = run_ingest(conn_settings(tmp_path / "home", azurite, container_name))
+    settings = conn_settings(tmp_path / "home", azurite, container_name)
+    # 2 of Sur's 3 lines are broken: this test is about the quarantine, not its thresholds
+    settings = replace(settings, max_quarantined_per_blob=100.0, max_quarantined_per_table=100.0)
+    report = run_ingest(settings)
     sales = next(t for t in report.tables if t.key.table == "monthly_sales")
     assert (sales.rows_read, sales.rows_landed, sales.rows_quarantined) == (7, 5, 2)
     fact = next(t for t in report.tables if t.key.table == "fact_table")

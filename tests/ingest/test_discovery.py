@@ -1,10 +1,10 @@
-"""Unit tests for mapping blob names to landed tables."""
+"""Unit tests for mapping blob names to landed tables and grouping them into deliveries."""
 
 from __future__ import annotations
 
 import pytest
 
-from ingest.discovery import TableKey, classify, discover
+from ingest.discovery import DeliveryKey, TableKey, classify, discover
 from ingest.source import BlobInfo
 from tamales_inc.core.versions import is_version
 
@@ -46,7 +46,7 @@ def test_contract_blobs_map_to_their_table(name: str, expected: TableKey) -> Non
     [
         (f"{M}/20200801/fact_table/_SUCCESS", "Spark success marker"),
         (f"{M}/20200801/fact_table/.part-00000.csv.crc", "hidden or metadata file"),
-        (f"{M}/20200801/fact_table/notes.txt", "not a .csv file"),
+        (f"{M}/20200801/fact_table/notes.txt", "not a part-*.csv file or _SUCCESS"),
         (f"{M}/20200801/other_table/part-1.csv", "not in a table folder"),
         (f"{M}/20200801/fact_table/extra/part-1.csv", "not in a table folder"),
         (f"{T}/2020-08-01/csv/Centro/x.csv", "version folder '2020-08-01'"),
@@ -98,4 +98,30 @@ def test_discover_groups_sorted_blobs_per_table_and_version() -> None:
         f"{T}/20200801/csv/Centro/a.csv",
         f"{T}/20200801/csv/Sur/b.csv",
     ]
-    assert found.ignored == [(f"{M}/20200801/region_dim/_SUCCESS", "Spark success marker")]
+    assert found.unexpected == []
+    market = found.deliveries[DeliveryKey("teinvento_inc", "20200801")]
+    assert market.markers == {"region_dim"}  # the marker belongs to its table, not "ignored"
+    erp = found.deliveries[DeliveryKey("tamales_inc", "20200801")]
+    assert {zone: [b.name for b in blobs] for zone, blobs in erp.zones.items()} == {
+        "Centro": [f"{T}/20200801/csv/Centro/a.csv"],
+        "Sur": [f"{T}/20200801/csv/Sur/b.csv"],
+    }
+
+
+def test_unexpected_blobs_go_to_their_delivery_or_outside() -> None:
+    names = [
+        f"{T}/20200801/csv/Norte/a.csv",
+        f"{T}/20200801/csv/Norte/old/a.csv",
+        "tamales_inc/ventas_mensuales_tamales_inc/us/20200801/csv/Norte/a.csv",
+        "tamales_inc/readme.csv",
+    ]
+    found = discover(BlobInfo(n, "e", 1) for n in names)
+    erp = found.deliveries[DeliveryKey("tamales_inc", "20200801")]
+    assert [name for name, _ in erp.unexpected] == [names[1], names[2]]
+    assert [b.name for b in erp.tables[TableKey("tamales_inc", "20200801", "monthly_sales")]] == [
+        names[0]
+    ]  # never landed with the data
+    assert found.outside == [
+        ("tamales_inc/readme.csv", "not under <source>/<dataset>/<country>/<version>/")
+    ]
+    assert [name for name, _ in found.unexpected] == sorted(names[1:])

@@ -16,7 +16,7 @@ import pytest
 from ingest_helpers import TAMALES_DIR, TAMALES_LINE, TEINVENTO_DIR, minimal_files
 
 from ingest.contract import TABLES
-from ingest.errors import IngestError
+from ingest.errors import DeliveryRejected, IngestError
 from ingest.pipeline import run_ingest
 from tamales_inc.core.files import LockBusy, exclusive_lock
 from tamales_inc.core.settings import Settings
@@ -122,7 +122,10 @@ def test_changed_blob_relands_its_table_exactly_once(
     tmp_path: Path, make_container: Callable[..., Path]
 ) -> None:
     container = make_container(minimal_files("20200801") | minimal_files("20200901"))
-    settings = settings_for(tmp_path / "home", TAMALES_SOURCE_DIR=container)
+    # 3 -> 5 lines of 1234.5 is +67% of the sales total: a real change here, within these limits
+    settings = settings_for(
+        tmp_path / "home", TAMALES_SOURCE_DIR=container, TAMALES_SALES_CHANGE="-10,100"
+    )
     run_ingest(settings)
     before = snapshot(settings.home)
     changed = container / TAMALES_DIR / "20200901/csv/Centro/ventas.csv"
@@ -156,7 +159,13 @@ def test_malformed_rows_are_quarantined_and_reconciled(
         + b"2019,Jan,Mexico,Regular,Dulce,Norte,206050084,Tamal mix,12abc\n"
     )
     container = make_container(files)
-    settings = settings_for(tmp_path / "home", TAMALES_SOURCE_DIR=container)
+    # 4 of Norte's 5 lines are broken: this test is about the quarantine, not its thresholds
+    settings = settings_for(
+        tmp_path / "home",
+        TAMALES_SOURCE_DIR=container,
+        TAMALES_MAX_QUARANTINED_PER_BLOB=100,
+        TAMALES_MAX_QUARANTINED_PER_TABLE=100,
+    )
     report = run_ingest(settings)
     table = next(t for t in report.tables if str(t.key) == "tamales_inc/20200801/monthly_sales")
     assert (table.rows_read, table.rows_landed, table.rows_quarantined) == (9, 5, 4)
@@ -190,7 +199,11 @@ def test_empty_part_files_land_zero_rows(
     files[f"{only_empty}/_SUCCESS"] = b""
     container = make_container(files)
     settings = settings_for(tmp_path / "home", TAMALES_SOURCE_DIR=container)
-    report = run_ingest(settings)
+    # a table of empty parts makes its delivery incomplete; --accept lands it as 0 rows
+    with pytest.raises(DeliveryRejected, match=r"region_dim: empty table \(0 lines in 2 part"):
+        run_ingest(settings)
+    assert not settings.raw_path("teinvento_inc", "20200801", "fact_table").exists()
+    report = run_ingest(settings, accept=["20200801"])
     region = next(t for t in report.tables if t.key.table == "region_dim")
     assert (region.rows_read, region.blobs) == (0, 2)
     landed = pl.read_parquet(region.raw_path)
@@ -373,7 +386,10 @@ def test_a_failed_download_publishes_nothing_for_its_table(
     monkeypatch.setattr(LocalSource, "download", failing)
     with pytest.raises(IngestError, match="simulated outage"):
         run_ingest(settings)
-    assert settings.raw_path("teinvento_inc", "20200801", "fact_table").is_file()
+    # a delivery lands whole or not at all: the fact table staged before the failure is not
+    # published either (the other source's delivery, landed first, is)
+    assert settings.raw_path("tamales_inc", "20200801", "monthly_sales").is_file()
+    assert not settings.raw_path("teinvento_inc", "20200801", "fact_table").exists()
     assert not settings.raw_path("teinvento_inc", "20200801", "product_dim").exists()
     assert not list(settings.home.rglob(".*.tmp-*"))
     state = json.loads((settings.manifests_dir / "ingest_state.json").read_text())
@@ -382,4 +398,28 @@ def test_a_failed_download_publishes_nothing_for_its_table(
     assert run["status"] == "failed" and "simulated outage" in run["error"]
     monkeypatch.setattr(LocalSource, "download", original)
     report = run_ingest(settings)
-    assert [t.key.table for t in report.landed] == ["product_dim", "region_dim"]
+    assert [t.key.table for t in report.landed] == ["fact_table", "product_dim", "region_dim"]
+
+
+def test_every_failed_run_writes_its_manifest(
+    tmp_path: Path, make_container: Callable[..., Path]
+) -> None:
+    home = tmp_path / "home"
+    missing = settings_for(home, TAMALES_SOURCE_DIR=tmp_path / "nowhere")
+    with pytest.raises(IngestError, match="source folder"):
+        run_ingest(missing)  # fails before the source is opened
+    settings = settings_for(home, TAMALES_SOURCE_DIR=make_container(minimal_files()))
+    with exclusive_lock(settings.manifests_dir / ".ingest.lock", "ingest"):
+        with pytest.raises(LockBusy):
+            run_ingest(settings)  # refused by the lock
+    runs = sorted(
+        (json.loads(p.read_text()) for p in (home / "manifests" / "runs").glob("*.json")),
+        key=lambda run: run["error"],
+    )
+    assert [(run["status"], run["source"]) for run in runs] == [
+        ("failed", "(not opened)"),
+        ("failed", "(not opened)"),
+    ]
+    assert runs[0]["error"].startswith("ingest (pid ") and " holds " in runs[0]["error"]
+    assert runs[1]["error"].startswith(f"source folder {tmp_path / 'nowhere'} does not exist")
+    assert not settings.raw_dir.exists()
