@@ -19,6 +19,8 @@ ENVIRONMENT: dict[str, str] = {
     "TAMALES_API_PORT": "port the API listens on (default 8000)",
     "TAMALES_DUCKDB_MEMORY_LIMIT": "DuckDB memory limit of the transform (default 1GB)",
     "TAMALES_DBT_THREADS": "dbt threads of the transform (default 2)",
+    "TAMALES_CACHE_DIR": "caches kept between runs (default $TAMALES_HOME/cache)",
+    "TAMALES_TRAIN_JOBS": "processes that fit the per-series models (default: the CPU count)",
 }
 
 
@@ -49,6 +51,18 @@ def _port(value: str | None, default: int) -> int:
         raise ValueError(f"TAMALES_API_PORT {value!r} is not a port number") from None
 
 
+def _jobs(value: str | None) -> int:
+    if not value:
+        return os.cpu_count() or 1
+    try:
+        jobs = int(value)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise ValueError(f"TAMALES_TRAIN_JOBS {value!r} is not a positive number of processes")
+    return jobs
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where every stage reads and writes, and how; secrets are kept out of `repr`."""
@@ -63,6 +77,8 @@ class Settings:
     api_port: int = 8000
     duckdb_memory_limit: str = "1GB"
     dbt_threads: int = 2
+    cache_dir_override: Path | None = None
+    train_jobs: int = 1
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -80,7 +96,15 @@ class Settings:
             api_port=_port(merged.get("TAMALES_API_PORT"), 8000),
             duckdb_memory_limit=merged.get("TAMALES_DUCKDB_MEMORY_LIMIT") or "1GB",
             dbt_threads=int(merged.get("TAMALES_DBT_THREADS") or 2),
+            cache_dir_override=Path(merged["TAMALES_CACHE_DIR"]).resolve()
+            if merged.get("TAMALES_CACHE_DIR")
+            else None,
+            train_jobs=_jobs(merged.get("TAMALES_TRAIN_JOBS")),
         )
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.cache_dir_override or self.home / "cache"
 
     @property
     def sample_container_dir(self) -> Path:
