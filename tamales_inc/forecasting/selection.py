@@ -5,7 +5,8 @@ Protocol (declared before any run; `ml.backtest_predictions` holds what it is ap
 - What is known at origin o: the backtest forecasts whose target month is <= o (so made at
   earlier origins), scored against their actuals.
 - A combination's members and weights used at origin o are chosen on what is known at o (at the
-  first origin nothing is: the fixed default members, equal weights). Its backtest forecasts are
+  first origin nothing is: the default members AutoETS, AutoTheta and AutoARIMA, equal
+  weights). Its backtest forecasts are
   therefore out-of-sample like every model's.
 - The champion is the candidate with the lowest WAPE over every backtest forecast (the choice a
   run ships; its WAPE on those same months is the in-sample-choice figure). The honest figure
@@ -92,6 +93,8 @@ def choose_members(spec: CombinationSpec, known: pl.DataFrame, pool: list[str]) 
         members = tuple(m for m, _ in order[: spec.k])
     else:
         members = tuple(m for m in DEFAULT_MEMBERS if m in pool)
+    if not members:  # none of the named members was backtested: the first k of the pool
+        members = tuple(pool[: spec.k])
     scores = dict(order)
     if spec.weighting == "inverse_wape" and all(scores.get(m, 0) > 0 for m in members):
         weights = normalised([1.0 / scores[m] for m in members])
