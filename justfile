@@ -50,7 +50,7 @@ lint:
     ruff format --check .
 
 # Run every benchmark and print the tables recorded in the README
-bench: bench-ingest bench-transform bench-train bench-api
+bench: bench-ingest bench-transform bench-train bench-api bench-accuracy
 
 # Benchmark the ingest against DuckDB's CSV->parquet COPY at scales 1, 100, 1000 (`--scales 1,100`)
 bench-ingest *args:
@@ -63,6 +63,10 @@ bench-transform *args:
 # Benchmark training + backtest at scales 1 and 100, the accuracy table, and accuracy on 5 other sample seeds (`--scales 1 --seeds ''`)
 bench-train *args:
     python bench/bench_train.py "$@"
+
+# Score the champion, every candidate and statsforecast's AutoETS on real public series, held out after each cut-off (`--sets departures --cutoffs 1`)
+bench-accuracy *args:
+    python bench/bench_accuracy.py "$@"
 
 # Serve the REST API on 127.0.0.1:8000 (`just serve --host 0.0.0.0 --port 9000`); docs at /schema
 serve *args:

@@ -32,9 +32,9 @@ from measure import (
     write_results,
 )
 
-from ingest.contract import TABLES, TableSpec
+from ingest.contract import MONTHLY_SALES, TABLES, TableSpec
 from ingest.parsing import count_lines as lines_in
-from ingest.sample_catalog import TAMALES_INC_DIR, TEINVENTO_DIR
+from ingest.sample.catalog import TAMALES_INC_DIR, TEINVENTO_DIR
 
 # The reference: DuckDB reads each table's CSV files with the contract's column types and writes one
 # parquet file per table and version, all cores, default settings. Its work list comes as JSON in
@@ -76,7 +76,7 @@ def reference_jobs(container: Path) -> list[tuple[str, str, dict[str, str]]]:
     jobs: list[tuple[str, str, dict[str, str]]] = []
     for version in versions:
         for spec in TABLES.values():
-            if spec.source == "tamales_inc":
+            if spec is MONTHLY_SALES:
                 pattern = f"{TAMALES_INC_DIR}/{version}/csv/*/*.csv"
             else:
                 pattern = f"{TEINVENTO_DIR}/{version}/{spec.table}/part-*.csv"

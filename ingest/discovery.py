@@ -6,17 +6,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ingest.contract import TABLES
+from ingest.contract import SOURCES, source_tables
 from tamales_inc.core.versions import is_version
 
 if TYPE_CHECKING:
     from ingest.source import BlobInfo
 
-SOURCE_PREFIXES: tuple[str, ...] = ("tamales_inc/", "teinvento_inc/")
-_DATASETS: dict[str, str] = {spec.source: spec.dataset for spec in TABLES.values()}
-_TEINVENTO_TABLES: frozenset[str] = frozenset(
-    table for source, table in TABLES if source == "teinvento_inc"
-)
+SUCCESS_MARKER = "Spark success marker"
+_DATASETS: dict[str, str] = {source: source_tables(source)[0].dataset for source in SOURCES}
+_TABLES: dict[str, tuple[str, ...]] = {
+    source: tuple(spec.table for spec in source_tables(source)) for source in SOURCES
+}
 
 
 @dataclass(frozen=True, order=True)
@@ -53,15 +53,16 @@ def classify(name: str) -> TableKey | str:
     if not is_version(version):
         return f"version folder {version!r} is not a yyyymmdd date"
     if basename == "_SUCCESS":
-        return "Spark success marker"
+        return SUCCESS_MARKER
     if basename.startswith(("_", ".")):
         return "hidden or metadata file"
     if not basename.lower().endswith(".csv"):
         return "not a .csv file"
-    if source == "tamales_inc":
-        return TableKey(source, version, "monthly_sales")
-    if len(parts) != 6 or parts[4] not in _TEINVENTO_TABLES:
-        return f"not in a table folder ({', '.join(sorted(_TEINVENTO_TABLES))})"
+    tables = _TABLES[source]
+    if len(tables) == 1:  # every CSV of the version feeds the source's one table
+        return TableKey(source, version, tables[0])
+    if len(parts) != 6 or parts[4] not in tables:
+        return f"not in a table folder ({', '.join(sorted(tables))})"
     return TableKey(source, version, parts[4])
 
 

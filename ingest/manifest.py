@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
+import secrets
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ingest.discovery import TableKey
-from ingest.landing import publish, temp_path
+from ingest.errors import IngestError, redact
+from ingest.report import IngestReport, TableReport
 from ingest.source import BlobInfo
+from tamales_inc.core.files import write_json_atomic
 
 STATE_FILE = "ingest_state.json"
 RUNS_DIR = "runs"
@@ -62,13 +65,6 @@ class TableRecord:
         return cls(**{**data, "blobs": blobs})
 
 
-def write_json_atomic(path: Path, payload: object) -> None:
-    """Write JSON to a temp file beside `path`, then rename it into place."""
-    tmp = temp_path(path, str(os.getpid()))
-    tmp.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    publish(tmp, path)
-
-
 class IngestState:
     """The landed tables recorded under `manifests/ingest_state.json` (updated per table)."""
 
@@ -82,8 +78,6 @@ class IngestState:
                     key: TableRecord.from_dict(value) for key, value in data["tables"].items()
                 }
             except (ValueError, KeyError, TypeError) as exc:
-                from ingest.errors import IngestError
-
                 raise IngestError(
                     f"ingest state {self.path} is unreadable ({exc}); delete it to land every "
                     "table again"
@@ -106,6 +100,62 @@ class IngestState:
         write_json_atomic(self.path, payload)
 
 
+def new_run_id(started_at: datetime) -> str:
+    """A run's id: its UTC start time and a random suffix (`20240101T120000Z-a1b2c3`)."""
+    return f"{started_at:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
 def run_manifest_path(manifests_dir: Path, run_id: str) -> Path:
     """Where a run's manifest goes."""
     return manifests_dir / RUNS_DIR / f"{run_id}.json"
+
+
+def write_run_manifest(
+    manifests_dir: Path,
+    report: IngestReport,
+    records: dict[TableKey, TableRecord],
+    started_at: datetime,
+    error: BaseException | None,
+) -> Path:
+    """One JSON per run: source (no secrets), per-table reconciliation and blob checksums."""
+    payload = {
+        "run_id": report.run_id,
+        "status": "failed" if error else "succeeded",
+        "error": redact(str(error) or type(error).__name__) if error else None,
+        "source": report.source,
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seconds": round(report.seconds, 3),
+        "blobs_listed": report.blobs_listed,
+        "blobs_downloaded": report.blobs_downloaded,
+        "bytes_downloaded": report.bytes_downloaded,
+        "rows_read": report.rows_read,
+        "rows_landed": report.rows_landed,
+        "rows_quarantined": report.rows_quarantined,
+        "tables": [_table_entry(table, records[table.key]) for table in report.tables],
+        "missing_from_source": report.missing,
+        "ignored_blobs": [{"name": n, "reason": r} for n, r in report.ignored],
+    }
+    path = run_manifest_path(manifests_dir, report.run_id)
+    write_json_atomic(path, payload)
+    return path
+
+
+def _table_entry(table: TableReport, record: TableRecord) -> dict[str, Any]:
+    """A table's part of the run manifest: what this run did and where the landed files are."""
+    return {
+        "key": str(table.key),
+        "source": table.key.source,
+        "version": table.key.version,
+        "table": table.key.table,
+        "status": table.status,
+        "rows_read": table.rows_read,
+        "rows_landed": table.rows_landed,
+        "rows_quarantined": table.rows_quarantined,
+        "reconciled": table.rows_read == table.rows_landed + table.rows_quarantined,
+        "seconds": round(table.seconds, 3),
+        "raw_path": record.raw_path,
+        "quarantine_path": record.quarantine_path,
+        "landed_by_run": record.run_id,
+        "blobs": [asdict(b) for b in record.blobs],
+    }

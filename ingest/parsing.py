@@ -10,13 +10,14 @@ through Python's csv module. Either way every line is landed or quarantined with
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 import polars as pl
 
-from ingest.contract import MONTHS, QUARANTINE_SCHEMA, YEAR_RANGE, TableSpec
+from ingest.contract import QUARANTINE_SCHEMA, Column, TableSpec
 
 if TYPE_CHECKING:
     import numpy as np
@@ -228,68 +229,37 @@ def _empty_fields(spec: TableSpec) -> pl.DataFrame:
 
 def _typed(spec: TableSpec) -> list[pl.Expr]:
     """Text fields cast to the contract types (unparseable values become null)."""
-    return [
-        pl.col(c.name) if c.dtype == pl.String() else pl.col(c.name).cast(c.dtype, strict=False)
-        for c in spec.columns
-    ]
+    return [_value(column, pl.col(column.name)) for column in spec.columns]
+
+
+def _value(column: Column, text: pl.Expr) -> pl.Expr:
+    """A text field cast to its column's type (null where it does not parse)."""
+    return text if column.dtype == pl.String() else text.cast(column.dtype, strict=False)
 
 
 def _violations(spec: TableSpec, *, typed_input: bool) -> pl.Expr:
-    """True for rows that break the contract (cheap boolean checks, no strings built)."""
+    """True for rows that break a contract rule (cheap boolean checks, no strings built).
+
+    Over typed columns the `parse` rules are left out: the typed read refused unparseable text.
+    """
     flags: list[pl.Expr] = []
-    for column in spec.columns:
-        raw = pl.col(column.name)
-        value = (
-            raw
-            if typed_input or column.dtype == pl.String()
-            else raw.cast(column.dtype, strict=False)
-        )
-        if column.required:
-            flags.append(value.is_null())
-        elif column.dtype != pl.String() and not typed_input:
-            flags.append(raw.is_not_null() & value.is_null())
-        if column.dtype.is_float():
-            flags.append(value.is_nan() | value.is_infinite())
-        if column.name == "year":
-            flags.append(~value.is_between(*YEAR_RANGE))
-        elif column.name == "month":
-            flags.append(~raw.is_in(MONTHS))
+    for rule in spec.rules:
+        field = pl.col(rule.column.name)
+        if not typed_input:
+            flags.append(rule.broken(field, _value(rule.column, field)))
+        elif not rule.parse:
+            flags.append(rule.broken(field, field))
     return pl.any_horizontal(flags).fill_null(False)
 
 
 def _reasons(spec: TableSpec) -> pl.Expr:
-    """Over text fields: the first column (in order) that breaks the contract, and why."""
+    """Over text fields: the reason of the first rule (in contract order) a row breaks."""
     reasons: list[pl.Expr] = []
-    for column in spec.columns:
-        raw = pl.col(column.name)
-        value = raw if column.dtype == pl.String() else raw.cast(column.dtype, strict=False)
-        if column.required:
-            reasons.append(pl.when(raw.is_null()).then(pl.lit(f"{column.name}: empty")))
-        if column.dtype.is_integer():
-            reasons.append(
-                pl.when(raw.is_not_null() & value.is_null()).then(
-                    pl.format(f"{column.name}: not an integer: '{{}}'", raw)
-                )
-            )
-        elif column.dtype.is_float():
-            reasons.append(
-                pl.when(
-                    raw.is_not_null() & (value.is_null() | value.is_nan() | value.is_infinite())
-                ).then(pl.format(f"{column.name}: not a finite number: '{{}}'", raw))
-            )
-        if column.name == "year":
-            low, high = YEAR_RANGE
-            reasons.append(
-                pl.when(value.is_not_null() & ~value.is_between(low, high)).then(
-                    pl.format(f"year: outside {low}-{high}: '{{}}'", raw)
-                )
-            )
-        elif column.name == "month":
-            reasons.append(
-                pl.when(raw.is_not_null() & ~raw.is_in(MONTHS)).then(
-                    pl.format("month: not Jan..Dec: '{}'", raw)
-                )
-            )
+    for rule in spec.rules:
+        text = pl.col(rule.column.name)
+        reasons.append(
+            pl.when(rule.broken(text, _value(rule.column, text))).then(rule.reason(text))
+        )
     return pl.coalesce(reasons)
 
 
@@ -372,62 +342,70 @@ def parse_blob(
     n_lines = count_lines(data)
     if n_lines == 0:
         return ParsedBlob(empty_landed(spec), empty_quarantine())
-    lineage = [
-        pl.lit(blob_name, pl.String).alias("blob_name"),
-        pl.col("line_number"),
-        pl.lit(data_version, pl.String).alias("data_version"),
-        pl.lit(ingested_at, pl.Datetime("us")).alias("ingested_at"),
-    ]
-    bad_parts: list[pl.DataFrame] = []
-    typed = _fast_typed(data, spec, n_lines)
-    if typed is not None:
-        bad_rows = typed.select(_violations(spec, typed_input=True)).to_series()
-        if bad_rows.any():
-            landed = typed.filter(~bad_rows).select(*spec.names, *lineage)
-            numbers = typed.filter(bad_rows)["line_number"].to_list()
-            rejected = _text_fields_of(_raw_lines(data, numbers), numbers, spec)
-        else:
-            landed = typed.select(*spec.names, *lineage)
-            rejected = None
-    else:
-        fields = _fast_fields(data, spec, n_lines)
-        if fields is None:
-            fields, structural = _exact_fields(data, spec, n_lines)
-            if structural.height:
-                bad_parts.append(structural)
-        checked = fields.with_columns(_bad=_violations(spec, typed_input=False))
-        landed = checked.filter(~pl.col("_bad")).select(*_typed(spec), *lineage)
-        rejected = checked.filter(pl.col("_bad"))
-    if rejected is not None and rejected.height:
-        if "raw_line" not in rejected.columns:
-            rejected = rejected.with_columns(raw_line=pl.lit(None, pl.String))
-        missing = rejected.filter(pl.col("raw_line").is_null())["line_number"].to_list()
-        if missing:  # lines read by polars: take their text from the blob once
-            text = dict(zip(missing, _raw_lines(data, missing), strict=True))
-            rejected = rejected.with_columns(
-                raw_line=pl.coalesce(
-                    pl.col("raw_line"),
-                    pl.Series([text.get(n) for n in rejected["line_number"]], dtype=pl.String),
-                )
-            )
-        bad_parts.append(rejected.select("line_number", "raw_line", _reasons(spec).alias("reason")))
-    bad = pl.concat(bad_parts).sort("line_number") if bad_parts else None
-    if bad is None:
-        quarantined = empty_quarantine()
-    else:
+    good, bad_parts = _split_lines(data, spec, n_lines)
+    lineage = {
+        "blob_name": pl.lit(blob_name, pl.String),
+        "data_version": pl.lit(data_version, pl.String),
+        "ingested_at": pl.lit(ingested_at, pl.Datetime("us")),
+    }
+    landed = good.select(_columns(spec.landed_schema, lineage))
+    quarantined = empty_quarantine()
+    if bad_parts:
+        bad = pl.concat(bad_parts).sort("line_number")
         if bad["reason"].null_count():
             raise RuntimeError(f"{blob_name}: a rejected line has no reason")
-        quarantined = bad.select(
-            pl.lit(blob_name, pl.String).alias("blob_name"),
-            "line_number",
-            "raw_line",
-            "reason",
-            pl.lit(data_version, pl.String).alias("data_version"),
-            pl.lit(ingested_at, pl.Datetime("us")).alias("ingested_at"),
-        )
+        quarantined = bad.select(_columns(QUARANTINE_SCHEMA, lineage))
     if landed.height + quarantined.height != n_lines:
         raise RuntimeError(
             f"{blob_name}: {n_lines} lines but {landed.height} landed + "
             f"{quarantined.height} quarantined"
         )
     return ParsedBlob(landed, quarantined)
+
+
+def _columns(names: Iterable[str], constants: dict[str, pl.Expr]) -> list[pl.Expr]:
+    """The named columns in order, each taken from the frame or, if given, as its constant."""
+    return [constants[n].alias(n) if n in constants else pl.col(n) for n in names]
+
+
+def _split_lines(
+    data: bytes, spec: TableSpec, n_lines: int
+) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
+    """The rows that honour the contract (typed columns + line_number), and the broken lines as
+    `(line_number, raw_line, reason)` frames."""
+    typed = _fast_typed(data, spec, n_lines)
+    if typed is not None:
+        bad_rows = typed.select(_violations(spec, typed_input=True)).to_series()
+        if not bad_rows.any():
+            return typed, []
+        numbers = typed.filter(bad_rows)["line_number"].to_list()
+        rejected = _text_fields_of(_raw_lines(data, numbers), numbers, spec)
+        return typed.filter(~bad_rows), [_with_reasons(rejected, data, spec)]
+    bad_parts: list[pl.DataFrame] = []
+    fields = _fast_fields(data, spec, n_lines)
+    if fields is None:
+        fields, structural = _exact_fields(data, spec, n_lines)
+        if structural.height:
+            bad_parts.append(structural)
+    checked = fields.with_columns(_bad=_violations(spec, typed_input=False))
+    rejected = checked.filter(pl.col("_bad"))
+    if rejected.height:
+        bad_parts.append(_with_reasons(rejected, data, spec))
+    return checked.filter(~pl.col("_bad")).select(*_typed(spec), "line_number"), bad_parts
+
+
+def _with_reasons(rejected: pl.DataFrame, data: bytes, spec: TableSpec) -> pl.DataFrame:
+    """`(line_number, raw_line, reason)` of rows that break a rule; the lines polars read take
+    their text from the blob (once)."""
+    if "raw_line" not in rejected.columns:
+        rejected = rejected.with_columns(raw_line=pl.lit(None, pl.String))
+    missing = rejected.filter(pl.col("raw_line").is_null())["line_number"].to_list()
+    if missing:
+        text = dict(zip(missing, _raw_lines(data, missing), strict=True))
+        rejected = rejected.with_columns(
+            raw_line=pl.coalesce(
+                pl.col("raw_line"),
+                pl.Series([text.get(n) for n in rejected["line_number"]], dtype=pl.String),
+            )
+        )
+    return rejected.select("line_number", "raw_line", _reasons(spec).alias("reason"))

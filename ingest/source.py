@@ -13,6 +13,7 @@ from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from ingest.errors import IngestError, redact, redact_url
+from tamales_inc.core.settings import Settings
 
 LIST_PAGE_SIZE = 5000
 
@@ -47,6 +48,29 @@ class Source(Protocol):
     def download(self, blob: BlobInfo) -> Download: ...
 
     def close(self) -> None: ...
+
+
+def open_source(settings: Settings) -> Source:
+    """The configured source: SAS URL, connection string + container, folder, or the sample."""
+    if settings.blob_url:
+        return AzureSource.from_url(settings.blob_url)
+    if settings.connection_string or settings.container:
+        if not (settings.connection_string and settings.container):
+            missing = (
+                "TAMALES_CONTAINER"
+                if settings.connection_string
+                else "AZURE_STORAGE_CONNECTION_STRING"
+            )
+            raise IngestError(
+                f"{missing} is not set; a connection-string source needs both "
+                "AZURE_STORAGE_CONNECTION_STRING and TAMALES_CONTAINER"
+            )
+        return AzureSource.from_connection_string(settings.connection_string, settings.container)
+    if settings.source_dir:
+        return LocalSource(settings.source_dir)
+    from ingest.sample.provision import ensure_sample_container
+
+    return LocalSource(ensure_sample_container(settings))
 
 
 def _checked(blob: BlobInfo, data: bytes, where: str) -> Download:

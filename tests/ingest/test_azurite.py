@@ -27,12 +27,33 @@ from ingest_helpers import (
 
 from ingest import source as source_module
 from ingest.errors import IngestError
-from ingest.pipeline import PAUSE_HOOK_ENV, run_ingest
+from ingest.pipeline import run_ingest
 from ingest.source import AzureSource
 from tamales_inc.core.settings import Settings
 
 pytestmark = pytest.mark.azurite
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# A run that sleeps after parsing its N-th blob (argv[1]): the ingest as `python -m ingest` runs
+# it, with the landing's parse step wrapped so that a test can kill the run mid-way.
+PAUSING_INGEST = """
+import itertools, sys, time
+import ingest.landing
+from ingest.__main__ import main
+
+pause_after, blobs_parsed = int(sys.argv[1]), itertools.count(1)
+parse_blob = ingest.landing.parse_blob
+
+def parse_then_pause(*args, **kwargs):
+    result = parse_blob(*args, **kwargs)
+    if next(blobs_parsed) == pause_after:
+        print(f"pausing after {pause_after} blobs", file=sys.stderr, flush=True)
+        time.sleep(3600)
+    return result
+
+ingest.landing.parse_blob = parse_then_pause
+sys.exit(main([]))
+"""
 
 
 def conn_settings(home: Path, connection_string: str, container: str) -> Settings:
@@ -291,9 +312,9 @@ def test_run_killed_mid_download_then_rerun_loses_and_duplicates_nothing(
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("TAMALES_", "AZURE_"))}
     # Table 1 has 4 blobs: pause (then die) in the middle of table 2, the second version's sales.
     process = subprocess.Popen(
-        [sys.executable, "-m", "ingest"],
+        [sys.executable, "-c", PAUSING_INGEST, "6"],
         cwd=REPO_ROOT,
-        env=clean | env | {PAUSE_HOOK_ENV: "6"},
+        env=clean | env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -301,7 +322,7 @@ def test_run_killed_mid_download_then_rerun_loses_and_duplicates_nothing(
     paused = False
     try:
         assert process.stderr is not None
-        for line in process.stderr:  # the hook sleeps an hour: wait for its line, then kill -9
+        for line in process.stderr:  # the child sleeps an hour: wait for its line, then kill -9
             if "pausing after 6 blobs" in line:
                 paused = True
                 break

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -16,8 +17,8 @@ from ingest_helpers import TAMALES_DIR, TAMALES_LINE, TEINVENTO_DIR, minimal_fil
 
 from ingest.contract import TABLES
 from ingest.errors import IngestError
-from ingest.landing import exclusive_lock
 from ingest.pipeline import run_ingest
+from tamales_inc.core.files import LockBusy, exclusive_lock
 from tamales_inc.core.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -257,9 +258,17 @@ def test_a_second_concurrent_run_is_refused(
 ) -> None:
     container = make_container(minimal_files("20200801"))
     settings = settings_for(tmp_path / "home", TAMALES_SOURCE_DIR=container)
-    with exclusive_lock(settings.manifests_dir):
-        with pytest.raises(IngestError, match="another ingest is running"):
+    lock = settings.manifests_dir / ".ingest.lock"
+    busy = rf"ingest \(pid {os.getpid()}\) holds {re.escape(str(lock))}; wait for it to finish"
+    with exclusive_lock(lock, "ingest"):
+        with pytest.raises(LockBusy, match=busy):
             run_ingest(settings)
+        result = run_cli({"TAMALES_HOME": str(settings.home), "TAMALES_SOURCE_DIR": str(container)})
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith("ingest: error: ") and len(result.stderr.splitlines()) == 1
+    assert re.search(busy, result.stderr)
+    assert not settings.raw_dir.exists()
+    assert run_ingest(settings).landed  # the lock is free again
 
 
 def test_no_source_generates_the_sample_once(tmp_path: Path) -> None:

@@ -11,7 +11,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from ingest.sample import DEFAULT_VERSIONS, generate, main
+from ingest.sample import DEFAULT_VERSIONS, generate
+from ingest.sample.__main__ import main
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 V1, V2 = DEFAULT_VERSIONS
@@ -452,7 +453,7 @@ def test_bad_arguments_fail_with_one_line(
     out = tmp_path / "out"
     assert main(["--out", str(out), *args]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: ") and "\n" not in err and message in err
+    assert err.startswith("sample: error: ") and "\n" not in err and message in err
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []
 
@@ -482,7 +483,7 @@ def test_cli_runs_as_a_module(tmp_path: Path) -> None:
 def test_failed_generation_leaves_the_old_folder_untouched(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ingest.sample as sample
+    from ingest.sample import writer
 
     out = tmp_path / "out"
     out.mkdir()
@@ -492,7 +493,7 @@ def test_failed_generation_leaves_the_old_folder_untouched(
         (root / "half.csv").write_text("2019,Jan\n")
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(sample, "_generate_into", broken)
+    monkeypatch.setattr(writer, "_generate_into", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         generate(out, force=True)
     assert [p.name for p in out.iterdir()] == ["old.txt"]

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from ingest.errors import IngestError, redact, redact_url
-from ingest.pipeline import open_source
-from ingest.source import AzureSource, LocalSource
+from ingest.source import AzureSource, LocalSource, open_source
 from tamales_inc.core.settings import Settings
 
 SAS = (

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+
+from ingest.contract import FACT_TABLE, MONTHLY_SALES
 
 SPARK_ID_STEP = 1 << 33
 """Spark `monotonically_increasing_id` puts the partition index in the upper bits."""
 
 COUNTRY = "Mexico"
-TAMALES_INC_DIR = "tamales_inc/ventas_mensuales_tamales_inc/mx"
-TEINVENTO_DIR = "teinvento_inc/ventas_reportadas_mercado_tamales/mx"
+COUNTRY_FOLDER = "mx"
+TAMALES_INC_DIR = f"{MONTHLY_SALES.source}/{MONTHLY_SALES.dataset}/{COUNTRY_FOLDER}"
+TEINVENTO_DIR = f"{FACT_TABLE.source}/{FACT_TABLE.dataset}/{COUNTRY_FOLDER}"
 
 # Rows per Spark part file (len = number of part files); 0 rows = a zero-byte file.
 # fact_table's layout is computed from its row count (see `fact_part_sizes`).
@@ -64,8 +68,9 @@ OWN_PRODUCTS: tuple[OwnProduct, ...] = (
 )
 LOW_CALORIE_CODE = "020605102"
 LOW_CALORIE_LINES_V1 = 18
-REFERENCE_FIRST_MONTH = (2019, 1)  # the window where line counts are exact (the 20200801 snapshot)
-REFERENCE_LAST_MONTH = (2020, 8)
+LOW_CALORIE_MONTHS = (date(2019, 11, 1), date(2020, 2, 1))  # the first and last month they occur
+REFERENCE_FIRST_MONTH = date(2019, 1, 1)  # the window where line counts are exact (20200801)
+REFERENCE_LAST_MONTH = date(2020, 8, 1)
 
 # Yearly profile of the company's sales (tamales peak at Candelaria in February, in September and
 # at Christmas; atoles are a winter drink). Normalised to mean 1 by the model.
@@ -74,18 +79,18 @@ SEASONALITY: dict[str, tuple[float, ...]] = {
     "Atole mix": (1.28, 1.20, 1.00, 0.85, 0.78, 0.72, 0.78, 0.84, 0.95, 1.06, 1.22, 1.34),
 }
 
-# Spring-2020 shock (multiplier at shock_depth 1) by (year, month); 1 elsewhere.
-SHOCK: dict[tuple[int, int], float] = {
-    (2020, 3): 0.82,
-    (2020, 4): 0.52,
-    (2020, 5): 0.58,
-    (2020, 6): 0.72,
-    (2020, 7): 0.82,
-    (2020, 8): 0.87,
-    (2020, 9): 0.90,
-    (2020, 10): 0.92,
-    (2020, 11): 0.94,
-    (2020, 12): 0.95,
+# Spring-2020 shock (multiplier at shock_depth 1) by month; 1 elsewhere.
+SHOCK: dict[date, float] = {
+    date(2020, 3, 1): 0.82,
+    date(2020, 4, 1): 0.52,
+    date(2020, 5, 1): 0.58,
+    date(2020, 6, 1): 0.72,
+    date(2020, 7, 1): 0.82,
+    date(2020, 8, 1): 0.87,
+    date(2020, 9, 1): 0.90,
+    date(2020, 10, 1): 0.92,
+    date(2020, 11, 1): 0.94,
+    date(2020, 12, 1): 0.95,
 }
 
 
@@ -153,7 +158,7 @@ class MarketSeries:
 
     id_product: int
     region: str  # region name ("" = the empty-name region)
-    first_month: tuple[int, int]
+    first_month: date
     own_code: str | None = None  # Tamales Inc code whose sales this series follows
     factor: float = 0.0  # market / own sales for own products
     level: float = 0.0  # mean monthly sales in 2019 for competitors
@@ -167,28 +172,34 @@ def _pid(product: str, category: str = "Regular") -> int:
     )
 
 
-FACT_FIRST_MONTH = (2018, 1)
+FACT_FIRST_MONTH = date(2018, 1, 1)
 MARKET_SERIES: tuple[MarketSeries, ...] = (
-    MarketSeries(_pid("Tamal mix Dulce"), "Centro", (2018, 1), "206050084", 20.0),
-    MarketSeries(_pid("Tamal mix Dulce"), "Norte", (2018, 1), "206050084", 40.0),
-    MarketSeries(_pid("Atole mix Cajeta"), "Centro", (2018, 1), "ABYT055818", 40.0),
-    MarketSeries(_pid("Tamal mix Mole"), "Sur", (2018, 1), "020605102", 70.0),
-    MarketSeries(_pid("Tamal mix Verde"), "E. Privados", (2018, 1), "206050091", 60.0),
-    MarketSeries(_pid("Atole mix Arroz"), "Norte", (2018, 7), "ABYT055825", 55.0),
+    MarketSeries(_pid("Tamal mix Dulce"), "Centro", FACT_FIRST_MONTH, "206050084", 20.0),
+    MarketSeries(_pid("Tamal mix Dulce"), "Norte", FACT_FIRST_MONTH, "206050084", 40.0),
+    MarketSeries(_pid("Atole mix Cajeta"), "Centro", FACT_FIRST_MONTH, "ABYT055818", 40.0),
+    MarketSeries(_pid("Tamal mix Mole"), "Sur", FACT_FIRST_MONTH, "020605102", 70.0),
+    MarketSeries(_pid("Tamal mix Verde"), "E. Privados", FACT_FIRST_MONTH, "206050091", 60.0),
+    MarketSeries(_pid("Atole mix Arroz"), "Norte", date(2018, 7, 1), "ABYT055825", 55.0),
     MarketSeries(
-        _pid("Tamales doña chona - Chocolate"), "Centro", (2018, 1), level=15.0e6, growth=0.04
+        _pid("Tamales doña chona - Chocolate"),
+        "Centro",
+        FACT_FIRST_MONTH,
+        level=15.0e6,
+        growth=0.04,
     ),
     MarketSeries(
         _pid("Champurrado Ramirez"),
         "Norte",
-        (2018, 1),
+        FACT_FIRST_MONTH,
         level=8.0e6,
         growth=-0.02,
         season="Atole mix",
     ),
-    MarketSeries(_pid("Tamal fitnes - Dulce", "Zero"), "Sur", (2018, 1), level=2.4e6, growth=0.22),
-    MarketSeries(UNKNOWN_PRODUCT_ID, "Centro", (2018, 1), level=6.8e6, growth=0.0),
-    MarketSeries(UNKNOWN_PRODUCT_ID, "", (2018, 9), level=1.4e6, growth=0.08),
+    MarketSeries(
+        _pid("Tamal fitnes - Dulce", "Zero"), "Sur", FACT_FIRST_MONTH, level=2.4e6, growth=0.22
+    ),
+    MarketSeries(UNKNOWN_PRODUCT_ID, "Centro", FACT_FIRST_MONTH, level=6.8e6, growth=0.0),
+    MarketSeries(UNKNOWN_PRODUCT_ID, "", date(2018, 9, 1), level=1.4e6, growth=0.08),
 )
 FACT_EMPTY_SALES_V1 = 12  # rows with an empty sales field in the reference window
 FACT_MIN_SALES = 0.05  # the first month of the empty-region series

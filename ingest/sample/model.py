@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 
-from ingest.sample_catalog import (
+from ingest.sample.catalog import (
     FACT_EMPTY_SALES_V1,
     FACT_FIRST_MONTH,
     FACT_MIN_SALES,
     LOW_CALORIE_CODE,
     LOW_CALORIE_LINES_V1,
+    LOW_CALORIE_MONTHS,
     MARKET_SERIES,
     OWN_PRODUCTS,
     REFERENCE_FIRST_MONTH,
@@ -21,8 +23,9 @@ from ingest.sample_catalog import (
     SHOCK,
     ZONES,
 )
+from tamales_inc.core.months import month_after, months_between
 
-FIRST_YEAR = 2018
+FIRST_MONTH = date(2018, 1, 1)  # month index 0
 HORIZON_MONTHS = 8 * 12  # Jan 2018 - Dec 2025: the months any version may cover
 OWN_FIRST_T = 12  # the ERP files start in Jan 2019
 
@@ -31,14 +34,14 @@ _TOTALS, _LINES, _MARKET, _RESTATE, _SPLIT = range(5)
 STREAM_UUID = 5  # used by the writer for Spark job ids and part-file shuffles
 
 
-def month_index(year: int, month: int) -> int:
+def month_index(month: date) -> int:
     """Months since Jan 2018 (0-based)."""
-    return (year - FIRST_YEAR) * 12 + month - 1
+    return months_between(FIRST_MONTH, month)
 
 
-def month_of(t: int) -> tuple[int, int]:
-    """(year, month) of a month index."""
-    return FIRST_YEAR + t // 12, t % 12 + 1
+def month_of(t: int) -> date:
+    """The first day of the month of a month index."""
+    return month_after(FIRST_MONTH, t)
 
 
 def rng_for(seed: int, stream: int, *extra: int) -> np.random.Generator:
@@ -99,7 +102,7 @@ def _line_counts(rng: np.random.Generator, totals: np.ndarray) -> np.ndarray:
     window, random with the same mean elsewhere."""
     n_c, n_z, n_t = totals.shape
     counts = np.zeros((n_c, n_z, n_t), dtype=np.int64)
-    ref = slice(month_index(*REFERENCE_FIRST_MONTH), month_index(*REFERENCE_LAST_MONTH) + 1)
+    ref = slice(month_index(REFERENCE_FIRST_MONTH), month_index(REFERENCE_LAST_MONTH) + 1)
     n_ref = ref.stop - ref.start
     zone_w = np.array([z.line_weight for z in ZONES])[:, None]
     for ci, product in enumerate(OWN_PRODUCTS):
@@ -177,8 +180,9 @@ def base_lines(seed: int, totals: np.ndarray) -> BaseLines:
 
     low_calorie = np.zeros(n_lines, dtype=bool)
     lc_code = next(i for i, p in enumerate(OWN_PRODUCTS) if p.code == LOW_CALORIE_CODE)
-    window = (key_t := tt[key]) >= month_index(2019, 11)
-    window &= key_t <= month_index(2020, 2)
+    first, last = (month_index(month) for month in LOW_CALORIE_MONTHS)
+    window = (key_t := tt[key]) >= first
+    window &= key_t <= last
     candidates = np.flatnonzero(window & (cc[key] == lc_code))
     low_calorie[rng.choice(candidates, size=LOW_CALORIE_LINES_V1, replace=False)] = True
 
@@ -230,7 +234,7 @@ def market_facts(seed: int, totals: np.ndarray) -> FactRows:
     shock_all = np.array([SHOCK.get(month_of(m), 1.0) for m in t_all])
     rows_t, rows_region, rows_product, rows_sales = [], [], [], []
     for series in MARKET_SERIES:
-        first = month_index(*series.first_month)
+        first = month_index(series.first_month)
         t = t_all[first:]
         noise = np.exp(rng.normal(0.0, 0.06, size=len(t)))
         if series.own_code is not None:
@@ -249,8 +253,8 @@ def market_facts(seed: int, totals: np.ndarray) -> FactRows:
         rows_sales.append(sales)
     t = np.concatenate(rows_t)
     sales = np.concatenate(rows_sales)
-    ref_first = month_index(*FACT_FIRST_MONTH)
-    ref_last = month_index(*REFERENCE_LAST_MONTH)
+    ref_first = month_index(FACT_FIRST_MONTH)
+    ref_last = month_index(REFERENCE_LAST_MONTH)
     eligible = np.flatnonzero((t >= ref_first) & (t <= ref_last) & (sales != FACT_MIN_SALES))
     sales[rng.choice(eligible, size=FACT_EMPTY_SALES_V1, replace=False)] = np.nan
     later = np.flatnonzero(t > ref_last)
