@@ -119,7 +119,7 @@ def run_cutoff(
     run, champion = champion_forecasts(settings, ids)
 
     started = time.perf_counter()
-    candidates = candidate_forecasts(settings, HORIZONS)
+    candidates = candidate_forecasts(settings, str(run["run_id"]), HORIZONS)
     seconds["candidates"] = time.perf_counter() - started
     started = time.perf_counter()
     statistical = statistical_forecasts(features, cutoff, HORIZONS)

@@ -160,12 +160,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tune_models", description=__doc__.splitlines()[0])
     parser.add_argument("--sets", default=",".join(SETS))
     parser.add_argument("--configs", default="default")
+    parser.add_argument(
+        "--cutoffs", default="", help="indices of the tuning cut-offs to run (default: all)"
+    )
     opts = parser.parse_args(argv)
+    picked = {int(i) for i in opts.cutoffs.split(",") if i}
     os.environ.setdefault("NIXTLA_NUMBA_CACHE", "1")
     results = []
     for name in opts.sets.split(","):
         series = SETS[name].series()
-        for cutoff in tuning_cutoffs(series):
+        for index, cutoff in enumerate(tuning_cutoffs(series)):
+            if picked and index not in picked:
+                continue
             started = time.perf_counter()
             features, truth = mart_for(name, cutoff)
             reference = statsforecast_reference(features, cutoff)
@@ -195,7 +201,10 @@ def main(argv: list[str] | None = None) -> int:
                 )
             print(f"  ({time.perf_counter() - started:.0f} s)", flush=True)
     frame = pl.DataFrame(results)
-    out_path = TUNE_DIR / "results.parquet"
+    tag = "-".join(
+        [opts.sets.replace(",", "+"), opts.configs.replace(",", "+"), *sorted(map(str, picked))]
+    )
+    out_path = TUNE_DIR / f"results-{tag}.parquet"
     frame.write_parquet(out_path)
     summary = (
         frame.group_by("set", "config", "model")
