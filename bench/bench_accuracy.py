@@ -31,6 +31,7 @@ from accuracy.forecasts import candidate_forecasts, champion_forecasts, statisti
 from accuracy.mart import check_history, series_ids
 from accuracy.report import (
     CutoffResult,
+    coverage_table,
     footer,
     metric_table,
     run_table,
@@ -55,6 +56,7 @@ from tamales_inc.core.months import parse_month
 from tamales_inc.core.settings import Settings
 from tamales_inc.forecasting.data import read_features
 from tamales_inc.forecasting.intervals import LEVELS
+from tamales_inc.forecasting.registry import load_run_record
 
 ACCURACY_DIR = BENCH_DIR / "accuracy"
 DOCS_PATH = REPO_ROOT / "docs" / "benchmarks.md"
@@ -138,6 +140,7 @@ def run_cutoff(
         scores=scores(rows),
         coverage=coverage(rows),
         seconds=seconds,
+        selection=load_run_record(settings, str(run["run_id"]))["selection"],
     )
 
 
@@ -156,6 +159,9 @@ def set_section(series_set: SeriesSet, results: list[CutoffResult]) -> str:
             metric_table(results, "wape"),
             "MASE (scale: the series' mean absolute 12-month difference up to the cut-off):",
             metric_table(results, "mase"),
+            "Interval coverage on the held-out months (nominal 80% and 95%), every model with "
+            "intervals:",
+            coverage_table(results, LEVELS),
             "Per cut-off: the champion training chose and promoted, interval coverage on the "
             "held-out months, and seconds per step:",
             run_table(results, LEVELS),
