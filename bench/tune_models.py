@@ -40,7 +40,12 @@ from tamales_inc.forecasting.backtest import run_backtest
 from tamales_inc.forecasting.data import read_features
 from tamales_inc.forecasting.forecast import active_origins
 from tamales_inc.forecasting.metrics import wape
-from tamales_inc.forecasting.models import Forecaster, default_models
+from tamales_inc.forecasting.models import (
+    Forecaster,
+    SeasonalNaiveForecaster,
+    XGBoostForecaster,
+    default_models,
+)
 from tamales_inc.forecasting.models.combination import CombinationForecaster
 from tamales_inc.forecasting.selection import (
     COMBINATIONS,
@@ -150,7 +155,30 @@ def score(forecasts: pl.DataFrame, truth: pl.DataFrame) -> dict[str, float]:
     }
 
 
+def _xgboost_variant(label: str, **params: object) -> Forecaster:
+    """An `XGBoostForecaster` with other settings, named `label` (for comparing settings)."""
+    cls = type(f"XGBoost_{label}", (XGBoostForecaster,), {"name": label})
+    return cls(horizons=HORIZONS, **params)
+
+
+def _xgboost_grid() -> list[Forecaster]:
+    return [
+        SeasonalNaiveForecaster(horizons=HORIZONS),
+        XGBoostForecaster(horizons=HORIZONS),
+        _xgboost_variant("xgb_r300_d4", n_estimators=300, max_depth=4),
+        _xgboost_variant(
+            "xgb_r300_d6_sq", n_estimators=300, max_depth=6, objective="reg:squarederror"
+        ),
+        _xgboost_variant("xgb_r300_d4_margin", n_estimators=300, max_depth=4, use_base_margin=True),
+        _xgboost_variant("xgb_r600_d6_lr02", n_estimators=600, max_depth=6, learning_rate=0.02),
+        _xgboost_variant(
+            "xgb_r300_d4_half12", n_estimators=300, max_depth=4, recency_halflife=12.0
+        ),
+    ]
+
+
 CONFIGS: dict[str, tuple[Config, int]] = {
+    "xgboost_grid": (_xgboost_grid, 6),
     "default": (lambda: default_models(horizons=HORIZONS), 6),
     "default_12_origins": (lambda: default_models(horizons=HORIZONS), 12),
 }
@@ -196,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(
                     f"{name} {cutoff:%Y-%m} {config}: champion {out['champion']} "
                     f"{scores['champion'] / ets:.3f}x ETS {scores['champion'] / snaive:.3f}x SN "
-                    f"({time.perf_counter() - t0:.0f} s)",
+                    f"({time.perf_counter() - t0:.0f} s); WAPE / AutoETS: "
+                    + ", ".join(f"{m} {v / ets:.3f}" for m, v in sorted(scores.items())),
                     flush=True,
                 )
             print(f"  ({time.perf_counter() - started:.0f} s)", flush=True)
