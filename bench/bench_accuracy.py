@@ -22,6 +22,7 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -206,6 +207,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="line-split seed")
     parser.add_argument(
+        "--jobs", type=int, default=1, help="cut-offs run at the same time (default 1)"
+    )
+    parser.add_argument(
         "--no-docs", action="store_true", help=f"do not rewrite the section of {DOCS_PATH.name}"
     )
     return parser
@@ -231,23 +235,31 @@ def main(argv: list[str] | None = None) -> int:
     from statsforecast.models import AutoETS  # noqa: F401
 
     import_seconds = time.perf_counter() - started
+    work = []
+    for name in opts.sets:
+        series = SETS[name].series()
+        work += [(name, series, c) for c in _cutoffs_of(series, opts.cutoffs, name)]
+
+    def one(item: tuple[str, pl.DataFrame, date]) -> CutoffResult:
+        name, series, cutoff = item
+        print(f"bench: {name} cut-off {cutoff:%Y-%m} ...", flush=True)
+        result = run_cutoff(SETS[name], series, cutoff, opts.seed)
+        print(
+            f"bench: {name} {cutoff:%Y-%m}: champion {result.champion} "
+            f"({'promoted' if result.is_promoted else 'not promoted'}), "
+            f"{sum(result.seconds.values()):.1f} s",
+            flush=True,
+        )
+        return result
+
+    # the pipeline of a cut-off runs in child processes: threads overlap cut-offs
+    with ThreadPoolExecutor(max_workers=opts.jobs) as pool:
+        done = list(pool.map(one, work))
     sections, by_set = [], {}
     for name in opts.sets:
-        series_set = SETS[name]
-        series = series_set.series()
-        results = []
-        for cutoff in _cutoffs_of(series, opts.cutoffs, name):
-            print(f"bench: {name} cut-off {cutoff:%Y-%m} ...", flush=True)
-            result = run_cutoff(series_set, series, cutoff, opts.seed)
-            print(
-                f"bench: {name} {cutoff:%Y-%m}: champion {result.champion} "
-                f"({'promoted' if result.is_promoted else 'not promoted'}), "
-                f"{sum(result.seconds.values()):.1f} s",
-                flush=True,
-            )
-            results.append(result)
+        results = [r for r in done if r.set_name == name]
         by_set[name] = results
-        sections.append(set_section(series_set, results))
+        sections.append(set_section(SETS[name], results))
     text = "\n\n".join(
         [
             "Summary (means over cut-offs):",
