@@ -23,7 +23,7 @@ from typing import Any
 import polars as pl
 
 from tamales_inc.forecasting.metrics import score, wape
-from tamales_inc.forecasting.models.combination import combine_frame, normalised
+from tamales_inc.forecasting.models.combination import combine_columns, normalised
 
 # Never a member or a champion: the exercise's base model is reported, never shipped.
 NOT_SHIPPED: tuple[str, ...] = ("exercise_base",)
@@ -122,7 +122,7 @@ def combination_backtest(
                 how="inner",
             )
         combined = wide.with_columns(
-            combine_frame(wide, choice.members, choice.weights, spec.method).alias("y_pred"),
+            combine_columns(choice.members, choice.weights, spec.method).alias("y_pred"),
             pl.lit(spec.label).alias("model"),
         )
         pieces.append(combined.select(predictions.columns))

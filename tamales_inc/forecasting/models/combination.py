@@ -33,11 +33,11 @@ def normalised(weights: list[float] | tuple[float, ...]) -> tuple[float, ...]:
     return tuple(float(v) for v in values / total)
 
 
-def combine_frame(frame: pl.DataFrame, members: tuple[str, ...], weights, method: str) -> pl.Expr:
-    """The combined forecast of member columns `members` of `frame` (weighted mean, or median)."""
+def combine_columns(columns: tuple[str, ...], weights: tuple[float, ...], method: str) -> pl.Expr:
+    """The combined forecast of the member forecast `columns` (weighted mean, or median)."""
     if method == "median":
-        return pl.concat_list(members).list.median()
-    return pl.sum_horizontal(pl.col(m) * w for m, w in zip(members, weights, strict=True))
+        return pl.concat_list(columns).list.median()
+    return pl.sum_horizontal(pl.col(c) * w for c, w in zip(columns, weights, strict=True))
 
 
 @register
@@ -104,32 +104,21 @@ class CombinationForecaster(Forecaster):
         }
         return self
 
-    def predict(
-        self, features: pl.DataFrame, horizons: tuple[int, ...] | None = None
-    ) -> pl.DataFrame:
-        """The members' forecasts for the same rows, combined."""
+    def _predict(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Each member's forecast of the rows of `frame`, combined. `predict` expands the rows
+        per horizon and completes them from the kept history once for every member (they were
+        fitted on the same history), so a single-row predict costs one lookup plus each
+        member's own step."""
         if not self.models:
             raise RuntimeError(f"{self.label} used before fit")
-        keys = ["series_id", "sales_month", "horizon"]
-        combined: pl.DataFrame | None = None
-        for name in self.members:
-            part = self.models[name].predict(features, horizons)
-            if combined is None:
-                combined = part.rename({"y_pred": name})
-            else:
-                combined = combined.join(
-                    part.select(*keys, pl.col("y_pred").alias(name)),
-                    on=keys,
-                    how="left",
-                    maintain_order="left",
-                )
-        assert combined is not None
+        columns = [f"_member_{name}" for name in self.members]
+        combined = frame.with_columns(
+            pl.Series(column, self.models[name]._predict(frame)["y_pred"])
+            for column, name in zip(columns, self.members, strict=True)
+        )
         return combined.with_columns(
-            combine_frame(combined, self.members, self.weights, self.method).alias("y_pred")
+            combine_columns(tuple(columns), self.weights, self.method).alias("y_pred")
         ).select(PREDICTION_COLUMNS)
-
-    def _predict(self, frame: pl.DataFrame) -> pl.DataFrame:
-        raise NotImplementedError("CombinationForecaster.predict combines its members")
 
     def update(self, features: pl.DataFrame) -> Forecaster:
         """Every member moved to the longer history (`Forecaster.update`)."""
