@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -153,13 +154,17 @@ def _fit_one(
         in_sample, ahead = _seasonal_naive(y, horizon, season)
         return SeriesFit(series_id, method, first, last, n, None, in_sample, ahead)
     try:
-        if previous is not None and previous.method == MODEL and previous.model is not None:
-            model = previous.model
-            out = model.forward(y=y, h=horizon, fitted=True)
-        else:
-            model = _statsforecast_model(kind, season).fit(y)
-            out = model.predict(horizon)
-            out["fitted"] = model.predict_in_sample()["fitted"]
+        with warnings.catch_warnings():
+            # statsforecast's numerical warnings (e.g. many differences) say nothing a user of
+            # `train` can act on; a fit that fails takes the fallback below
+            warnings.simplefilter("ignore")
+            if previous is not None and previous.method == MODEL and previous.model is not None:
+                model = previous.model
+                out = model.forward(y=y, h=horizon, fitted=True)
+            else:
+                model = _statsforecast_model(kind, season).fit(y)
+                out = model.predict(horizon)
+                out["fitted"] = model.predict_in_sample()["fitted"]
         ahead = np.asarray(out["mean"], dtype=np.float64)
         in_sample = np.asarray(out["fitted"], dtype=np.float64).copy()
         if not np.isfinite(ahead).all():
