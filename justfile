@@ -8,8 +8,11 @@ set positional-arguments := true
 default:
     @just --list --unsorted
 
-# Run every stage on the configured source (the built-in sample when none is set)
-build: ingest transform train
+# Run every stage on the configured source (the built-in sample when none is set); `just build --engine spark` transforms on Spark
+build *args:
+    just ingest
+    just transform "$@"
+    just train
 
 # Land the blobs of every version as typed parquet (generates the sample container if no source is set)
 ingest *args:
@@ -39,10 +42,20 @@ sample *args:
 test *args: test-deps
     python -m pytest "$@"
 
-# Install the test-only services: Azurite (pinned in package-lock.json) and Debian's Chromium
+# Install the test-only dependencies: Azurite and mermaid-cli (pinned in package-lock.json), the spark group (dbt-spark, pyspark; Java from Debian if missing) and Debian's Chromium
 test-deps:
-    npm ci --no-audit --no-fund --silent
+    PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --silent
+    uv sync --group spark --inexact --quiet
+    @command -v java >/dev/null || if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null; else echo "java not found (not root): the Spark equivalence test will be skipped"; fi
     @command -v chromium >/dev/null || if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; else echo "chromium not found (not root): the docs-page browser test will be skipped"; fi
+
+# Open the EDA notebook (marimo) on 127.0.0.1 over the data of $TAMALES_HOME (`just eda --port 2719`)
+eda *args:
+    marimo edit notebooks/eda.py --host 127.0.0.1 "$@"
+
+# Render every Mermaid diagram of README.md and docs/ to SVG under docs/_diagrams/ (`just diagrams --out /tmp/d`)
+diagrams *args:
+    python docs/diagrams.py "$@"
 
 # Lint and check formatting
 lint:
@@ -68,7 +81,7 @@ bench-train *args:
 bench-accuracy *args:
     python bench/bench_accuracy.py "$@"
 
-# Serve the REST API on 127.0.0.1:8000 (`just serve --host 0.0.0.0 --port 9000`); docs at /schema
+# Serve the REST API on 127.0.0.1:8000 (`just serve --host 0.0.0.0 --port 9000`); its OpenAPI docs at /schema
 serve *args:
     python -m tamales_sales_service "$@"
 

@@ -47,16 +47,16 @@ from measure import (
 
 sys.path.insert(0, str(REPO_ROOT))
 
+from tamales_inc.core.months import parse_month  # noqa: E402
 from tamales_inc.core.settings import Settings  # noqa: E402
-from tamales_sales_service.db import connect_read_only, new_cursor  # noqa: E402
 from tamales_sales_service.queries import (  # noqa: E402
     ForecastQuery,
     SalesQuery,
     SeriesFilter,
-    month_start,
     run_query,
 )
 from tamales_sales_service.schemas import ForecastRow, SalesRow  # noqa: E402
+from tamales_sales_service.snapshot import connect_read_only, new_cursor  # noqa: E402
 
 BENCH_HOME = BENCH_DIR / "api" / "scale-1"
 TARGET_RPS, TARGET_P99_MS, TARGET_RATIO = 2000.0, 30.0, 0.6
@@ -117,8 +117,8 @@ def endpoints(con: duckdb.DuckDBPyConnection) -> list[Endpoint]:
             series=SeriesFilter(
                 product_id=p.get("product_id"), zone_id=p.get("zone_id"), source=p.get("source")
             ),
-            from_month=month_start(p["from"]) if "from" in p else None,
-            to_month=month_start(p["to"]) if "to" in p else None,
+            from_month=parse_month(p["from"]) if "from" in p else None,
+            to_month=parse_month(p["to"]) if "to" in p else None,
             group_by=p["group_by"],
             sort=p.get("sort", "key"),
             order=p.get("order", "asc"),

@@ -20,10 +20,12 @@ from tamales_sales_service.controllers.predictions import PredictionController
 from tamales_sales_service.controllers.products import ProductController
 from tamales_sales_service.controllers.sales import SalesController
 from tamales_sales_service.controllers.zones import ZoneController
-from tamales_sales_service.db import Reloader, Warehouse
-from tamales_sales_service.docs import openapi_config, static_router
+from tamales_sales_service.dependencies import dependencies
 from tamales_sales_service.errors import EXCEPTION_HANDLERS
-from tamales_sales_service.forecaster import ModelSlot
+from tamales_sales_service.openapi import openapi_config, static_router
+from tamales_sales_service.served_model import PromotedModel
+from tamales_sales_service.warehouse import PublishedWarehouse
+from tamales_sales_service.watch import Reloader
 
 API_VERSION = "1.0.0"
 DEFAULT_CACHE_SIZE = 4096
@@ -44,11 +46,15 @@ def create_app(
     The warehouse and model are opened at startup; a background thread polls every
     `poll_interval` seconds and moves to a newly published warehouse or model without a restart.
     Query results are kept in an LRU of `cache_size` entries per published warehouse (0: off);
-    DuckDB queries run on at most `worker_threads` threads, each with its own cursor.
+    DuckDB queries run on at most `worker_threads` threads, each with its own cursor. Handlers
+    are given the current snapshot and model by injection (`dependencies.py`). The app leaves
+    logging to whoever runs it (`python -m tamales_sales_service` logs as `serve: ...`).
     """
     settings = settings or Settings.from_env()
-    warehouse = Warehouse(settings.warehouse_path, threads=duckdb_threads, cache_size=cache_size)
-    models = ModelSlot(settings)
+    warehouse = PublishedWarehouse(
+        settings.warehouse_path, threads=duckdb_threads, cache_size=cache_size
+    )
+    model = PromotedModel(settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -56,12 +62,12 @@ def create_app(
         # threads queue for the GIL (long latency tails) without adding throughput
         anyio.to_thread.current_default_thread_limiter().total_tokens = worker_threads
         warehouse.refresh()
-        models.refresh()
+        model.refresh()
         if not warehouse.is_open:
             log.warning(
                 "no warehouse at %s yet; answering 503 until one is published", warehouse.path
             )
-        reloader = Reloader(warehouse, models, interval=poll_interval)
+        reloader = Reloader(warehouse, model, interval=poll_interval)
         reloader.start()
         try:
             yield
@@ -82,8 +88,10 @@ def create_app(
             ModelController,
             static_router(),
         ],
-        state=State({"settings": settings, "warehouse": warehouse, "models": models}),
+        state=State({"settings": settings, "warehouse": warehouse, "model": model}),
+        dependencies=dependencies(warehouse, model),
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(API_VERSION),
+        logging_config=None,
     )

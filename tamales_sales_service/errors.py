@@ -1,4 +1,8 @@
-"""Exception handlers: every failure becomes a one-line JSON reason with the right status code."""
+"""Every error the service answers with: the exceptions, their handlers and their OpenAPI entries.
+
+Each failure becomes `{status_code, detail, extra}` with a one-line `detail`: 400 for a bad
+parameter, 404 for an unknown id, 503 while there is nothing to answer from yet.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +15,25 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ExceptionHandlersMap
 
-from tamales_sales_service.db import UnknownId, WarehouseUnavailable
-from tamales_sales_service.forecaster import ModelUnavailable
 from tamales_sales_service.schemas import MONTH_PATTERN, ErrorBody
 
 log = logging.getLogger(__name__)
 
 
+class WarehouseUnavailable(Exception):
+    """No warehouse has been published (or it cannot be opened, or lacks a table) yet (503)."""
+
+
+class ModelUnavailable(Exception):
+    """No model has been promoted yet, or the promoted one cannot predict (503)."""
+
+
+class UnknownId(LookupError):
+    """A product, zone, series or model that the warehouse or registry does not hold (404)."""
+
+
 class BadParameter(Exception):
-    """A parameter that passed type checks but makes no sense (answered with 400)."""
+    """A parameter that passed type checks but makes no sense (400)."""
 
     def __init__(self, name: str, reason: str) -> None:
         super().__init__(f"invalid parameter '{name}': {reason}")

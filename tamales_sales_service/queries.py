@@ -1,22 +1,33 @@
-"""The SQL behind each endpoint: bound parameters only, sort and group columns from allowlists."""
+"""Every SQL statement the service runs on the warehouse: the catalogs loaded per snapshot, the
+paged queries behind /sales, /features and /forecasts, and the lookups of /predictions and
+/models. Bound parameters only; the only identifiers formatted into SQL come from allowlists and
+the `ml` tables' declarations (`tamales_inc.forecasting.tables`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Literal, TypeVar
 
 import duckdb
 import msgspec
+import polars as pl
 
-from tamales_sales_service.schemas import FeatureRow
+from tamales_inc.forecasting.tables import BACKTEST_METRICS, FORECASTS, MODEL_RUNS
+from tamales_sales_service.schemas import (
+    BacktestMetric,
+    FeatureRow,
+    GroupBy,
+    PointOfSale,
+    Product,
+    Zone,
+)
 
-GroupBy = Literal["month", "product", "zone", "source"]
 SortKey = Literal["key", "sales"]
 SortOrder = Literal["asc", "desc"]
 
 # Allowlists: the only identifiers ever formatted into SQL text.
-GROUP_COLUMNS: dict[str, str] = {
+GROUP_COLUMNS: dict[GroupBy, str] = {
     "month": "sales_month",
     "product": "product_id",
     "zone": "zone_id",
@@ -29,9 +40,9 @@ FEATURE_COLUMNS: tuple[str, ...] = tuple(FeatureRow.__struct_fields__)
 Row = TypeVar("Row", bound=msgspec.Struct)
 
 
-def month_start(text: str) -> date:
-    """`YYYY-MM` as the first day of that month."""
-    return date(int(text[:4]), int(text[5:7]), 1)
+def as_utc(value: datetime) -> datetime:
+    """Warehouse TIMESTAMPs are naive UTC; give them their timezone."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def _column_sql(column: str) -> str:
@@ -182,7 +193,148 @@ class ForecastQuery(PagedQuery):
             "max(case when round(level, 2) = 0.8 then yhat_upper end), "
             "max(case when round(level, 2) = 0.95 then yhat_lower end), "
             "max(case when round(level, 2) = 0.95 then yhat_upper end), "
-            f"max(model_version) from ml.forecasts{_where_sql(clauses)} "
+            f"max(model_version) from {FORECASTS.qualified_name}{_where_sql(clauses)} "
             "group by source, product_id, zone_id, sales_month, horizon"
         )
         return f"{sql} order by source, product_id, zone_id, sales_month, horizon", params
+
+
+# Catalogs: loaded once per published warehouse and answered from memory.
+
+
+@dataclass(frozen=True)
+class BuildInfo:
+    """meta.build_info of a published warehouse."""
+
+    built_at: datetime
+    data_version: str
+    dbt_version: str | None
+
+
+def table_names(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    """Every `schema.table` of the warehouse the connection uses."""
+    return frozenset(
+        f"{schema}.{name}"
+        for schema, name in con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_catalog = current_database()"
+        ).fetchall()
+    )
+
+
+def build_info(con: duckdb.DuckDBPyConnection) -> BuildInfo | None:
+    """The latest meta.build_info row, or None when the table is empty."""
+    row = con.execute(
+        "select built_at, data_version, dbt_version from meta.build_info "
+        "order by built_at desc limit 1"
+    ).fetchone()
+    if row is None:
+        return None
+    return BuildInfo(built_at=as_utc(row[0]), data_version=row[1], dbt_version=row[2])
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, row: type[Row]) -> list[Row]:
+    """Every row `sql` returns, as `row` Structs (columns in field order)."""
+    return [row(*r) for r in con.execute(sql).fetchall()]
+
+
+def products(con: duckdb.DuckDBPyConnection) -> dict[str, Product]:
+    """marts.dim_product by product_id, ordered by product_id."""
+    sql = (
+        "select product_id, product_name, flavor, brand, producer, calorie_category, "
+        "coalesce(is_own_brand, false), tamales_inc_product_code, teinvento_id_product, "
+        "coalesce(is_unknown, false) from marts.dim_product order by product_id"
+    )
+    return {product.product_id: product for product in _rows(con, sql, Product)}
+
+
+def zones(con: duckdb.DuckDBPyConnection) -> dict[str, Zone]:
+    """marts.dim_zone by zone_id, ordered by zone_id."""
+    sql = (
+        "select zone_id, zone_name, tamales_inc_zone, teinvento_id_region "
+        "from marts.dim_zone order by zone_id"
+    )
+    return {zone.zone_id: zone for zone in _rows(con, sql, Zone)}
+
+
+def points_of_sale(con: duckdb.DuckDBPyConnection) -> list[PointOfSale]:
+    """marts.dim_point_of_sale, ordered by point_of_sale_id."""
+    sql = (
+        "select point_of_sale_id, source, zone_id, description "
+        "from marts.dim_point_of_sale order by point_of_sale_id"
+    )
+    return _rows(con, sql, PointOfSale)
+
+
+# /predictions: one series' feature row.
+
+
+@dataclass(frozen=True)
+class Series:
+    """One series of the feature mart: a source's sales of a product in a zone."""
+
+    source: str
+    product_id: str
+    zone_id: str
+
+    @property
+    def series_id(self) -> str:
+        return f"{self.source}:{self.product_id}:{self.zone_id}"
+
+    def params(self) -> list[object]:
+        return [self.source, self.product_id, self.zone_id]
+
+
+_SERIES_WHERE = "where source = ? and product_id = ? and zone_id = ?"
+
+
+def feature_rows(cur: duckdb.DuckDBPyConnection, series: Series, month: date) -> pl.DataFrame:
+    """The series' marts.sales_features row of `month` (every column; none if it has no row)."""
+    return cur.execute(
+        f"select * from marts.sales_features {_SERIES_WHERE} and sales_month = ?",
+        [*series.params(), month],
+    ).pl()
+
+
+def feature_months(cur: duckdb.DuckDBPyConnection, series: Series) -> tuple[str, str] | None:
+    """The first and last month (`YYYY-MM`) with a feature row of the series; None if none."""
+    first, last = cur.execute(
+        "select strftime(min(sales_month), '%Y-%m'), strftime(max(sales_month), '%Y-%m') "
+        f"from marts.sales_features {_SERIES_WHERE}",
+        series.params(),
+    ).fetchone() or (None, None)
+    return None if first is None else (first, last)
+
+
+# /models/current: the promoted model's run and the backtest against the baselines.
+
+
+@dataclass(frozen=True)
+class ModelRun:
+    """The ml.model_runs row of a model version."""
+
+    trained_at: datetime | None
+    model_name: str | None
+    is_champion: bool | None
+
+
+def model_run(cur: duckdb.DuckDBPyConnection, version: str) -> ModelRun | None:
+    """The latest ml.model_runs row of `version`, or None."""
+    row = cur.execute(
+        f"select trained_at, model_name, is_champion from {MODEL_RUNS.qualified_name} "
+        "where model_version = ? order by trained_at desc limit 1",
+        [version],
+    ).fetchone()
+    if row is None:
+        return None
+    trained_at = None if row[0] is None else as_utc(row[0])
+    return ModelRun(trained_at=trained_at, model_name=row[1], is_champion=row[2])
+
+
+def overall_backtest(cur: duckdb.DuckDBPyConnection) -> list[BacktestMetric]:
+    """Every model's overall backtest metrics (ml.backtest_metrics), best WAPE first."""
+    sql = (
+        f"select model, wape, mase, rmse, bias, n from {BACKTEST_METRICS.qualified_name} "
+        "where scope = 'overall' order by wape nulls last, model"
+    )
+    return _rows(cur, sql, BacktestMetric)

@@ -7,8 +7,11 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from ingest.contract import SOURCES
+
 MONTH_PATTERN = r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$"
-Source = Literal["tamales_inc", "teinvento_inc"]
+Source = Literal[SOURCES]  # type: ignore[valid-type]  # the raw-data contract's sources
+GroupBy = Literal["month", "product", "zone", "source"]
 Month = Annotated[
     str,
     msgspec.Meta(
@@ -91,7 +94,7 @@ class SalesPage(msgspec.Struct):
     total: int
     limit: int
     offset: int
-    group_by: Literal["month", "product", "zone", "source"] | None
+    group_by: GroupBy | None
     items: list[SalesRow]
 
 

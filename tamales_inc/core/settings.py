@@ -21,7 +21,10 @@ ENVIRONMENT: dict[str, str] = {
     "TAMALES_DBT_THREADS": "dbt threads of the transform (default 2)",
     "TAMALES_CACHE_DIR": "caches kept between runs (default $TAMALES_HOME/cache)",
     "TAMALES_TRAIN_JOBS": "processes that fit the per-series models (default: the CPU count)",
+    "TAMALES_ENGINE": "engine the transform builds with: duckdb (default) or spark (docs/spark.md)",
 }
+# Engines the dbt project builds on; the published warehouse is a DuckDB file either way.
+ENGINES: tuple[str, ...] = ("duckdb", "spark")
 
 
 def _load_dotenv(path: Path) -> dict[str, str]:
@@ -40,6 +43,13 @@ def _load_dotenv(path: Path) -> dict[str, str]:
 
 def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _engine(value: str | None) -> str:
+    engine = (value or "duckdb").strip().lower()
+    if engine not in ENGINES:
+        raise ValueError(f"TAMALES_ENGINE {value!r} is not one of {', '.join(ENGINES)}")
+    return engine
 
 
 def _port(value: str | None, default: int) -> int:
@@ -79,6 +89,7 @@ class Settings:
     dbt_threads: int = 2
     cache_dir_override: Path | None = None
     train_jobs: int = 1
+    engine: str = "duckdb"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -100,6 +111,7 @@ class Settings:
             if merged.get("TAMALES_CACHE_DIR")
             else None,
             train_jobs=_jobs(merged.get("TAMALES_TRAIN_JOBS")),
+            engine=_engine(merged.get("TAMALES_ENGINE")),
         )
 
     @property
@@ -145,6 +157,10 @@ class Settings:
     @property
     def dbt_dir(self) -> Path:
         return self.home / "dbt"
+
+    @property
+    def spark_dir(self) -> Path:
+        return self.home / "spark"
 
     def raw_path(self, source: str, version: str, table: str) -> Path:
         return self.raw_dir / source / version / f"{table}.parquet"

@@ -1,11 +1,15 @@
-"""In-process dbt invocations on the repo's dbt project, with paths computed from Settings."""
+"""In-process dbt invocations on the repo's dbt project, configured from Settings.
+
+Everything dbt needs from the project's settings reaches it as a dbt variable (`--vars`): the
+landed parquet folder (`raw_dir`, read by the sources) and the DuckDB file, threads and memory
+limit (`db_path`, `threads`, `duckdb_memory_limit`, read by `dbt_project/profiles.yml`, which keeps
+defaults for a bare `dbt` run). Nothing is passed through environment variables.
+"""
 
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +17,7 @@ from tamales_inc.core.settings import Settings
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 FAILED_STATUSES = {"error", "fail", "runtime error"}
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -34,27 +39,24 @@ class DbtOutcome:
 
 
 def dbt_target_dir(settings: Settings) -> Path:
-    """Where dbt writes its artefacts (manifest, run results, docs) for this TAMALES_HOME."""
-    return settings.home / "dbt" / "target"
+    """Where dbt writes its artefacts (manifest, run results) for this TAMALES_HOME."""
+    return settings.dbt_dir / "target"
 
 
 def dbt_log_dir(settings: Settings) -> Path:
     """Where dbt writes its log file for this TAMALES_HOME."""
-    return settings.home / "dbt" / "logs"
+    return settings.dbt_dir / "logs"
 
 
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+def dbt_vars(settings: Settings, db_path: Path) -> dict[str, object]:
+    """The dbt variables every invocation gets: where to read and build, and how."""
+    return {
+        "raw_dir": str(settings.raw_dir),
+        "db_path": str(db_path),
+        "threads": settings.dbt_threads,
+        "duckdb_memory_limit": settings.duckdb_memory_limit,
+        "spark_dir": str(settings.spark_dir),
+    }
 
 
 def _close_duckdb_environment() -> None:
@@ -71,19 +73,19 @@ def invoke_dbt(
     settings: Settings,
     command: list[str],
     db_path: Path,
-    dbt_vars: dict[str, object] | None = None,
+    extra_vars: dict[str, object] | None = None,
     target_dir: Path | None = None,
 ) -> DbtOutcome:
-    """Run one dbt command in-process against the DuckDB file `db_path`.
-
-    The raw parquet location comes from `settings.raw_dir` (var `raw_dir`), the database file
-    from the `TAMALES_DBT_DB_PATH` environment variable read by `dbt_project/profiles.yml`.
-    """
+    """Run one dbt command in-process against the DuckDB file `db_path`, with `dbt_vars` and
+    `extra_vars` (e.g. `data_version`) as its variables. dbt's own output is quiet when this
+    process logs warnings only (`--quiet`)."""
     from dbt.cli.main import dbtRunner
 
     target = target_dir or dbt_target_dir(settings)
-    all_vars = {"raw_dir": str(settings.raw_dir), **(dbt_vars or {})}
+    all_vars = {**dbt_vars(settings, db_path), **(extra_vars or {})}
+    quiet = [] if log.isEnabledFor(logging.INFO) else ["--quiet"]
     args = [
+        *quiet,
         *command,
         "--project-dir",
         str(DBT_PROJECT_DIR),
@@ -96,12 +98,10 @@ def invoke_dbt(
         "--vars",
         json.dumps(all_vars),
     ]
-    env = {"TAMALES_DBT_DB_PATH": str(db_path), "TAMALES_HOME": str(settings.home)}
-    with _environment(env):
-        try:
-            result = dbtRunner().invoke(args)
-        finally:
-            _close_duckdb_environment()
+    try:
+        result = dbtRunner().invoke(args)
+    finally:
+        _close_duckdb_environment()
     counts: dict[str, int] = {}
     failures: list[str] = []
     node_results = getattr(result.result, "results", None) or []

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
+from tamales_inc.core.errors import TamalesError
+from tamales_inc.core.files import atomic_output
 from tamales_inc.core.settings import Settings
 from tamales_inc.warehouse.publish import require_published
 
@@ -21,6 +22,10 @@ STAGING_EXPORTS: dict[str, tuple[str, str]] = {
 WAREHOUSE_SOURCE = "warehouse"
 
 
+class ExportError(TamalesError):
+    """The published warehouse cannot be exported as it is."""
+
+
 @dataclass(frozen=True)
 class ExportedTable:
     """One parquet file written by the export."""
@@ -31,17 +36,13 @@ class ExportedTable:
 
 
 def _copy_to_parquet(con: duckdb.DuckDBPyConnection, relation: str, target: Path) -> int:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
+    """Write `relation` to `target` through a temp file; the number of rows written."""
+    with atomic_output(target) as tmp:
+        literal = str(tmp).replace("'", "''")
         # COPY answers with the number of rows it wrote
         (rows,) = con.execute(
-            f"copy (select * from {relation}) to '{tmp}' (format parquet)"
+            f"copy (select * from {relation}) to '{literal}' (format parquet)"
         ).fetchone()
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return rows
 
 
@@ -65,7 +66,9 @@ def export_processed(settings: Settings) -> list[ExportedTable]:
                 ).fetchall()
             ]
             if len(versions) != 1:
-                raise ValueError(f"{relation} holds data versions {versions}; expected exactly one")
+                raise ExportError(
+                    f"{relation} holds data versions {versions}; expected exactly one"
+                )
             target = settings.processed_path(source, versions[0], table)
             exported.append(
                 ExportedTable(relation, target, _copy_to_parquet(con, relation, target))

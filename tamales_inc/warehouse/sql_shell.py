@@ -1,4 +1,7 @@
-"""A read-only SQL shell on the published DuckDB warehouse (the duckdb CLI is not installed)."""
+"""A read-only SQL shell on the published DuckDB warehouse (the duckdb CLI is not installed).
+
+The shell is a command: results and the errors of interactive statements are its output.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +11,34 @@ from pathlib import Path
 
 import duckdb
 
+from tamales_inc.core.cli import make_parser, run_command
+from tamales_inc.core.errors import TamalesError
 from tamales_inc.core.settings import Settings
 from tamales_inc.warehouse.publish import require_published
 
+PROG = "sql"
 HELP = """Statements end with `;`. Commands: .tables  .schema <table>  .help  .quit
 The warehouse is opened read-only: schemas staging, marts, meta, ml."""
 
 
+class SqlError(TamalesError):
+    """A statement failed, or there is no database to open."""
+
+
+def _show(con: duckdb.DuckDBPyConnection, statement: str, max_rows: int) -> None:
+    """Run one statement and print its result (raises duckdb.Error when it fails)."""
+    relation = con.sql(statement)
+    if relation is not None:
+        relation.show(max_rows=max_rows, max_width=200)
+
+
 def _run(con: duckdb.DuckDBPyConnection, statement: str, max_rows: int) -> bool:
-    """Run one statement and print its result; return False (after printing why) on error."""
+    """Run one statement of the shell; return False (after printing why) on error."""
     try:
-        relation = con.sql(statement)
+        _show(con, statement, max_rows)
     except duckdb.Error as error:
         print(f"error: {error}", file=sys.stderr)
         return False
-    if relation is not None:
-        relation.show(max_rows=max_rows, max_width=200)
     return True
 
 
@@ -81,35 +96,37 @@ def repl(con: duckdb.DuckDBPyConnection, max_rows: int) -> int:
     return 1 if failed else 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """CLI: `python -m tamales_inc.warehouse.sql_shell [-c SQL] [--database PATH]`."""
-    parser = argparse.ArgumentParser(
-        prog="python -m tamales_inc.warehouse.sql_shell",
-        description="Read-only SQL shell on the published warehouse.",
-    )
-    parser.add_argument("-c", "--command", help="run one statement and exit")
-    parser.add_argument("--database", type=Path, help="DuckDB file (default: the published one)")
-    parser.add_argument("--max-rows", type=int, default=40, help="rows shown per result")
-    args = parser.parse_args(argv)
+def _database(args: argparse.Namespace) -> Path:
+    """The DuckDB file to open: `--database`, else the published warehouse."""
     if args.database is None:
-        try:
-            path = require_published(Settings.from_env())
-        except FileNotFoundError as error:
-            print(f"sql: error: {error}", file=sys.stderr)
-            return 1
-    elif args.database.is_file():
-        path = args.database
-    else:
-        print(f"sql: error: no DuckDB file at {args.database}", file=sys.stderr)
-        return 1
-    con = duckdb.connect(str(path), read_only=True)
+        return require_published(Settings.from_env())
+    if not args.database.is_file():
+        raise SqlError(f"no DuckDB file at {args.database}")
+    return args.database
+
+
+def _command(args: argparse.Namespace) -> int:
+    con = duckdb.connect(str(_database(args)), read_only=True)
     try:
-        if args.command is not None:
-            return 0 if _run(con, args.command, args.max_rows) else 1
-        return repl(con, args.max_rows)
+        if args.command is None:
+            return repl(con, args.max_rows)
+        try:
+            _show(con, args.command, args.max_rows)
+        except duckdb.Error as error:
+            raise SqlError(str(error)) from error
+        return 0
     finally:
         con.close()
 
 
+def main(argv: list[str] | None = None) -> int:
+    """CLI: `python -m tamales_inc.warehouse.sql_shell [-c SQL] [--database PATH]`."""
+    parser = make_parser(PROG, "Read-only SQL shell on the published warehouse.")
+    parser.add_argument("-c", "--command", help="run one statement and exit")
+    parser.add_argument("--database", type=Path, help="DuckDB file (default: the published one)")
+    parser.add_argument("--max-rows", type=int, default=40, help="rows shown per result")
+    return run_command(PROG, parser, _command, argv)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

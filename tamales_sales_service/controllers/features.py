@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, get
-from litestar.datastructures import State
 from litestar.params import QueryParameter
 
+from tamales_inc.core.months import parse_month
+from tamales_sales_service.dependencies import CurrentSnapshot
 from tamales_sales_service.errors import responses
 from tamales_sales_service.params import Limit, Offset, ProductIdFilter, SourceFilter, ZoneIdFilter
-from tamales_sales_service.queries import FeatureQuery, SeriesFilter, month_start, run_query
+from tamales_sales_service.queries import FeatureQuery, SeriesFilter, run_query
 from tamales_sales_service.schemas import MONTH_PATTERN, FeaturePage, FeatureRow
 
 
@@ -23,7 +24,7 @@ class FeatureController(Controller):
     @get(operation_id="listFeatures", responses=responses(404, 503))
     async def list_features(
         self,
-        state: State,
+        snapshot: CurrentSnapshot,
         product_id: ProductIdFilter = None,
         zone_id: ZoneIdFilter = None,
         source: SourceFilter = None,
@@ -37,14 +38,13 @@ class FeatureController(Controller):
         offset: Offset = 0,
     ) -> FeaturePage:
         """Feature rows matching the filters, ordered by series and month."""
-        snap = state.warehouse.snapshot
-        snap.require_product(product_id)
-        snap.require_zone(zone_id)
+        snapshot.require_product(product_id)
+        snapshot.require_zone(zone_id)
         query = FeatureQuery(
             series=SeriesFilter(product_id=product_id, zone_id=zone_id, source=source),
-            month=month_start(month) if month is not None else None,
+            month=parse_month(month) if month is not None else None,
             limit=limit,
             offset=offset,
         )
-        total, items = await snap.query(query, lambda cur: run_query(cur, query, FeatureRow))
+        total, items = await snapshot.query(query, lambda cur: run_query(cur, query, FeatureRow))
         return FeaturePage(total=total, limit=limit, offset=offset, items=items)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, get
-from litestar.datastructures import State
 from litestar.params import QueryParameter
 
-from tamales_sales_service.db import WarehouseUnavailable
-from tamales_sales_service.errors import responses
+from tamales_inc.forecasting.tables import FORECASTS
+from tamales_sales_service.dependencies import CurrentSnapshot
+from tamales_sales_service.errors import WarehouseUnavailable, responses
 from tamales_sales_service.params import Limit, Offset, ProductIdFilter, SourceFilter, ZoneIdFilter
 from tamales_sales_service.queries import ForecastQuery, SeriesFilter, run_query
 from tamales_sales_service.schemas import ForecastPage, ForecastRow
@@ -24,7 +24,7 @@ class ForecastController(Controller):
     @get(operation_id="listForecasts", responses=responses(404, 503))
     async def list_forecasts(
         self,
-        state: State,
+        snapshot: CurrentSnapshot,
         product_id: ProductIdFilter = None,
         zone_id: ZoneIdFilter = None,
         source: SourceFilter = None,
@@ -38,12 +38,11 @@ class ForecastController(Controller):
         offset: Offset = 0,
     ) -> ForecastPage:
         """Forecasts matching the filters, ordered by series, month and horizon."""
-        snap = state.warehouse.snapshot
-        snap.require_product(product_id)
-        snap.require_zone(zone_id)
-        if not snap.has_table("ml.forecasts"):
+        snapshot.require_product(product_id)
+        snapshot.require_zone(zone_id)
+        if not snapshot.has_table(FORECASTS.qualified_name):
             raise WarehouseUnavailable(
-                f"no forecasts in warehouse {snap.build.data_version} yet: run `just train`"
+                f"no forecasts in warehouse {snapshot.build.data_version} yet: run `just train`"
             )
         query = ForecastQuery(
             series=SeriesFilter(product_id=product_id, zone_id=zone_id, source=source),
@@ -51,5 +50,5 @@ class ForecastController(Controller):
             limit=limit,
             offset=offset,
         )
-        total, items = await snap.query(query, lambda cur: run_query(cur, query, ForecastRow))
+        total, items = await snapshot.query(query, lambda cur: run_query(cur, query, ForecastRow))
         return ForecastPage(total=total, limit=limit, offset=offset, items=items)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from litestar import Controller, get
-from litestar.datastructures import State
 
+from tamales_sales_service.dependencies import CurrentModel, CurrentSnapshot
 from tamales_sales_service.errors import responses
 from tamales_sales_service.schemas import Health
 
@@ -16,16 +16,14 @@ class HealthController(Controller):
     tags = ["health"]
 
     @get(operation_id="getHealth", sync_to_thread=False, responses=responses(503))
-    def get_health(self, state: State) -> Health:
+    def get_health(self, snapshot: CurrentSnapshot, model: CurrentModel) -> Health:
         """Status, data version, model version and when the warehouse was built (503 if none)."""
-        snap = state.warehouse.snapshot
-        model = state.models.model
         return Health(
             status="ok",
-            data_version=snap.build.data_version,
-            warehouse_built_at=snap.build.built_at,
-            dbt_version=snap.build.dbt_version,
-            model_version=model.version if model else None,
-            model_training_data_version=model.training_data_version if model else None,
-            warehouse_loaded_at=snap.loaded_at,
+            data_version=snapshot.build.data_version,
+            warehouse_built_at=snapshot.build.built_at,
+            dbt_version=snapshot.build.dbt_version,
+            model_version=model.version,
+            model_training_data_version=model.training_data_version,
+            warehouse_loaded_at=snapshot.loaded_at,
         )

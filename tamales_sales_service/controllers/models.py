@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Controller, get
-from litestar.datastructures import State
 
-from tamales_sales_service.db import UnknownId, as_utc
-from tamales_sales_service.errors import responses
+from tamales_inc.forecasting.tables import BACKTEST_METRICS, MODEL_RUNS
+from tamales_sales_service import queries
+from tamales_sales_service.dependencies import CurrentModel, CurrentSnapshot
+from tamales_sales_service.errors import UnknownId, responses
 from tamales_sales_service.schemas import BacktestMetric, ModelInfo
 
 
@@ -24,38 +23,24 @@ class ModelController(Controller):
         sync_to_thread=True,
         responses=responses(404, 503),
     )
-    def get_current_model(self, state: State) -> ModelInfo:
+    def get_current_model(self, snapshot: CurrentSnapshot, model: CurrentModel) -> ModelInfo:
         """Version, training data version and metrics against the baselines (404 if none yet)."""
-        snap = state.warehouse.snapshot
-        model = state.models.model
-        if model is None:
-            reason = f" ({state.models.last_error})" if state.models.last_error else ""
-            raise UnknownId(f"no model promoted yet{reason}: run `just train`")
-        version = model.version
-        cur = snap.cursor()
-        run: tuple[Any, ...] | None = None
-        if snap.has_table("ml.model_runs"):
-            run = cur.execute(
-                "select trained_at, model_name, is_champion from ml.model_runs "
-                "where model_version = ? order by trained_at desc limit 1",
-                [version],
-            ).fetchone()
+        if model.loaded is None:
+            raise UnknownId(model.missing_reason())
+        cur = snapshot.cursor()
+        run = None
+        if snapshot.has_table(MODEL_RUNS.qualified_name):
+            run = queries.model_run(cur, model.loaded.version)
         backtest: list[BacktestMetric] = []
-        if snap.has_table("ml.backtest_metrics"):
-            backtest = [
-                BacktestMetric(*r)
-                for r in cur.execute(
-                    "select model, wape, mase, rmse, bias, n from ml.backtest_metrics "
-                    "where scope = 'overall' order by wape nulls last, model"
-                ).fetchall()
-            ]
+        if snapshot.has_table(BACKTEST_METRICS.qualified_name):
+            backtest = queries.overall_backtest(cur)
         return ModelInfo(
-            version=version,
-            training_data_version=model.training_data_version,
-            warehouse_data_version=snap.build.data_version,
-            metrics=model.metrics,  # plain JSON, read from the registry's metadata.json
-            trained_at=as_utc(run[0]) if run and run[0] is not None else None,
-            model_name=run[1] if run else None,
-            is_champion=run[2] if run else None,
+            version=model.loaded.version,
+            training_data_version=model.loaded.training_data_version,
+            warehouse_data_version=snapshot.build.data_version,
+            metrics=model.loaded.metrics,  # plain JSON, read from the registry's metadata.json
+            trained_at=run.trained_at if run else None,
+            model_name=run.model_name if run else None,
+            is_champion=run.is_champion if run else None,
             backtest=backtest,
         )

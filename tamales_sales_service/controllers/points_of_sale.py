@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from litestar import Controller, get
-from litestar.datastructures import State
 
+from tamales_sales_service.dependencies import CurrentSnapshot
 from tamales_sales_service.errors import responses
 from tamales_sales_service.params import SourceFilter, ZoneIdFilter
 from tamales_sales_service.schemas import PointOfSale
@@ -18,13 +18,12 @@ class PointOfSaleController(Controller):
 
     @get(operation_id="listPointsOfSale", sync_to_thread=False, responses=responses(404, 503))
     def list_points_of_sale(
-        self, state: State, zone_id: ZoneIdFilter = None, source: SourceFilter = None
+        self, snapshot: CurrentSnapshot, zone_id: ZoneIdFilter = None, source: SourceFilter = None
     ) -> list[PointOfSale]:
         """Points of sale, optionally of one zone and/or source."""
-        snap = state.warehouse.snapshot
-        snap.require_zone(zone_id)
+        snapshot.require_zone(zone_id)
         return [
             p
-            for p in snap.points_of_sale
+            for p in snapshot.points_of_sale
             if (zone_id is None or p.zone_id == zone_id) and (source is None or p.source == source)
         ]

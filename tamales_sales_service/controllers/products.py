@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, get
-from litestar.datastructures import State
 from litestar.params import PathParameter
 
+from tamales_sales_service.dependencies import CurrentSnapshot
 from tamales_sales_service.errors import responses
 from tamales_sales_service.schemas import Product
 
@@ -19,9 +19,9 @@ class ProductController(Controller):
     tags = ["products"]
 
     @get(operation_id="listProducts", sync_to_thread=False, responses=responses(503))
-    def list_products(self, state: State) -> list[Product]:
+    def list_products(self, snapshot: CurrentSnapshot) -> list[Product]:
         """Every conformed product, ordered by product_id."""
-        return list(state.warehouse.snapshot.products.values())
+        return list(snapshot.products.values())
 
     @get(
         "/{product_id:str}",
@@ -31,10 +31,9 @@ class ProductController(Controller):
     )
     def get_product(
         self,
-        state: State,
+        snapshot: CurrentSnapshot,
         product_id: Annotated[str, PathParameter(description="e.g. tamal-mix-dulce-regular")],
     ) -> Product:
         """One product by its conformed id (404 if unknown)."""
-        snap = state.warehouse.snapshot
-        snap.require_product(product_id)
-        return snap.products[product_id]
+        snapshot.require_product(product_id)
+        return snapshot.products[product_id]

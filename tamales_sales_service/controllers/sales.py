@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, get
-from litestar.datastructures import State
 from litestar.params import QueryParameter
 
+from tamales_inc.core.months import parse_month
+from tamales_sales_service.dependencies import CurrentSnapshot
 from tamales_sales_service.errors import BadParameter, responses
 from tamales_sales_service.params import (
     FromMonth,
@@ -19,15 +20,13 @@ from tamales_sales_service.params import (
     ZoneIdFilter,
 )
 from tamales_sales_service.queries import (
-    GroupBy,
     SalesQuery,
     SeriesFilter,
     SortKey,
     SortOrder,
-    month_start,
     run_query,
 )
-from tamales_sales_service.schemas import SalesPage, SalesRow
+from tamales_sales_service.schemas import GroupBy, SalesPage, SalesRow
 
 
 class SalesController(Controller):
@@ -39,7 +38,7 @@ class SalesController(Controller):
     @get(operation_id="listSales", responses=responses(404, 503))
     async def list_sales(
         self,
-        state: State,
+        snapshot: CurrentSnapshot,
         product_id: ProductIdFilter = None,
         zone_id: ZoneIdFilter = None,
         source: SourceFilter = None,
@@ -66,11 +65,10 @@ class SalesController(Controller):
         offset: Offset = 0,
     ) -> SalesPage:
         """Monthly sales matching the filters; `total` counts every matching row (or group)."""
-        snap = state.warehouse.snapshot
-        snap.require_product(product_id)
-        snap.require_zone(zone_id)
-        start = month_start(from_) if from_ is not None else None
-        end = month_start(to) if to is not None else None
+        snapshot.require_product(product_id)
+        snapshot.require_zone(zone_id)
+        start = parse_month(from_) if from_ is not None else None
+        end = parse_month(to) if to is not None else None
         if start is not None and end is not None and start > end:
             raise BadParameter("from", f"{from_} is after to={to}")
         query = SalesQuery(
@@ -83,5 +81,5 @@ class SalesController(Controller):
             limit=limit,
             offset=offset,
         )
-        total, items = await snap.query(query, lambda cur: run_query(cur, query, SalesRow))
+        total, items = await snapshot.query(query, lambda cur: run_query(cur, query, SalesRow))
         return SalesPage(total=total, limit=limit, offset=offset, group_by=group_by, items=items)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, get
-from litestar.datastructures import State
 from litestar.params import PathParameter
 
+from tamales_sales_service.dependencies import CurrentSnapshot
 from tamales_sales_service.errors import responses
 from tamales_sales_service.schemas import Zone
 
@@ -19,9 +19,9 @@ class ZoneController(Controller):
     tags = ["zones"]
 
     @get(operation_id="listZones", sync_to_thread=False, responses=responses(503))
-    def list_zones(self, state: State) -> list[Zone]:
+    def list_zones(self, snapshot: CurrentSnapshot) -> list[Zone]:
         """Every zone, ordered by zone_id."""
-        return list(state.warehouse.snapshot.zones.values())
+        return list(snapshot.zones.values())
 
     @get(
         "/{zone_id:str}",
@@ -30,9 +30,10 @@ class ZoneController(Controller):
         responses=responses(404, 503),
     )
     def get_zone(
-        self, state: State, zone_id: Annotated[str, PathParameter(description="e.g. norte")]
+        self,
+        snapshot: CurrentSnapshot,
+        zone_id: Annotated[str, PathParameter(description="e.g. norte")],
     ) -> Zone:
         """One zone by id (404 if unknown)."""
-        snap = state.warehouse.snapshot
-        snap.require_zone(zone_id)
-        return snap.zones[zone_id]
+        snapshot.require_zone(zone_id)
+        return snapshot.zones[zone_id]

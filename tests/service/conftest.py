@@ -19,7 +19,7 @@ from litestar.testing import TestClient
 
 from tamales_inc.core.settings import Settings
 from tamales_sales_service.app import create_app
-from tamales_sales_service.db import connect_read_only
+from tamales_sales_service.snapshot import connect_read_only
 from tests.conftest import REPO_ROOT, settings_for
 
 

@@ -24,10 +24,11 @@ from tamales_inc.warehouse.publish import (
 )
 from tamales_inc.warehouse.transform import (
     TransformError,
-    _carry_over_ml_tables,
+    carry_over_schemas,
     main,
     run_transform,
 )
+from tests.conftest import query_warehouse
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -188,12 +189,21 @@ def test_transform_carries_published_ml_tables_over(tmp_path: Path) -> None:
     con = duckdb.connect(str(published))
     con.execute("create schema ml")
     con.execute("create table ml.model_runs as select 'v1' as model_version, true as is_champion")
+    con.execute("create schema marts")
+    con.execute("create table marts.dim_zone as select 'old' as zone_id")
+    con.execute("create table marts.dropped_mart as select 1 as i")
     con.close()
     built = duckdb.connect(str(tmp_path / "built.duckdb"))
     try:
-        assert _carry_over_ml_tables(built, published) == ["ml.model_runs"]
+        built.execute("create schema marts")
+        built.execute("create table marts.dim_zone as select 'new' as zone_id")
+        assert carry_over_schemas(built, published) == ["ml.model_runs"]
         assert built.sql("select * from ml.model_runs").fetchall() == [("v1", True)]
-        assert _carry_over_ml_tables(built, tmp_path / "missing.duckdb") == []
+        # a schema the build has is the build's own: nothing of it is carried over
+        assert built.sql("select * from marts.dim_zone").fetchall() == [("new",)]
+        tables = "select table_name from duckdb_tables() where schema_name = 'marts'"
+        assert built.sql(tables).fetchall() == [("dim_zone",)]
+        assert carry_over_schemas(built, tmp_path / "missing.duckdb") == []
     finally:
         built.close()
 
@@ -220,3 +230,21 @@ def test_data_version_must_be_a_landed_real_date(landed_settings: Settings, tmp_
     with pytest.raises(TransformError, match="data version 20201001 is not landed"):
         run_transform(settings, data_version="20201001")
     assert not settings.warehouse_dir.exists()
+
+
+def test_rebuild_keeps_the_training_outputs_and_reads_dbt_settings(
+    trained_settings: Settings, tmp_path: Path
+) -> None:
+    home = _copy_home(trained_settings, tmp_path).home
+    settings = Settings.from_env({"TAMALES_HOME": str(home), "TAMALES_DBT_THREADS": "1"})
+    ml_tables = "select table_name from duckdb_tables() where schema_name = 'ml' order by 1"
+    tables = query_warehouse(settings, ml_tables)["table_name"].to_list()
+    assert {"model_runs", "forecasts", "backtest_metrics"} <= set(tables)
+    before = {table: query_warehouse(settings, f"select * from ml.{table}") for table in tables}
+    run_transform(settings, export=False)
+    assert query_warehouse(settings, ml_tables)["table_name"].to_list() == tables
+    for table, frame in before.items():
+        assert query_warehouse(settings, f"select * from ml.{table}").equals(frame), table
+    # profiles.yml takes its threads from the settings (dbt logs the concurrency it runs with)
+    log = (settings.dbt_dir / "logs" / "dbt.log").read_text(encoding="utf-8")
+    assert "Concurrency: 1 threads" in log and "Concurrency: 2 threads" not in log

@@ -10,9 +10,8 @@ import httpx
 import pytest
 
 from tamales_inc.core.settings import Settings
-from tamales_inc.warehouse import dbt_docs as docs
-from tamales_inc.warehouse import sql_shell
-from tamales_inc.warehouse.dbt_docs import generate_docs, make_docs_server
+from tamales_inc.warehouse import dbt_docs, sql_shell
+from tamales_inc.warehouse.dbt_docs import generate_dbt_docs, make_dbt_docs_server
 
 
 def test_sql_shell_runs_queries_and_refuses_writes(
@@ -59,7 +58,7 @@ def test_docs_without_warehouse_fail_with_one_line(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TAMALES_HOME", str(tmp_path / "empty"))
-    assert docs.main(["--no-serve"]) == 1
+    assert dbt_docs.main(["--no-serve"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("docs: error: no published warehouse at ")
     assert err.endswith("run `just transform` first\n") and err.count("\n") == 1
@@ -68,9 +67,9 @@ def test_docs_without_warehouse_fail_with_one_line(
 def test_docs_are_generated_and_served_offline(
     warehouse_settings: Settings, tmp_path: Path
 ) -> None:
-    site = generate_docs(warehouse_settings, out_dir=tmp_path / "docs")
+    site = generate_dbt_docs(warehouse_settings, out_dir=tmp_path / "docs")
     assert list((tmp_path / "docs").rglob("*.duckdb")) == []
-    server = make_docs_server(site, port=0)
+    server = make_dbt_docs_server(site, port=0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -90,6 +89,24 @@ def test_docs_are_generated_and_served_offline(
         node = manifest["nodes"]["model.tamales.sales_features"]
         assert node["database"] == "tamales" and node["schema"] == "marts"
         assert all(column["description"] for column in node["columns"].values())
+        # the site opens on the project's own overview page
+        overview = manifest["docs"]["doc.tamales.__overview__"]["block_contents"]
+        assert "# Tamales lakehouse warehouse" in overview and "## Where to start" in overview
+        # the ml tables written by training are documented sources of the same warehouse
+        forecasts = manifest["sources"]["source.tamales.ml.forecasts"]
+        assert forecasts["schema"] == "ml" and forecasts["database"] == "tamales"
+        assert forecasts["description"] and all(
+            column["description"] for column in forecasts["columns"].values()
+        )
+        # exposures: who consumes the marts, at the end of the lineage graph
+        api = manifest["exposures"]["exposure.tamales.sales_api"]
+        training = manifest["exposures"]["exposure.tamales.training_run"]
+        assert api["type"] == "application" and training["type"] == "ml"
+        assert "model.tamales.sales_features" in training["depends_on"]["nodes"]
+        assert {"model.tamales.fct_sales_monthly", "source.tamales.ml.forecasts"} <= set(
+            api["depends_on"]["nodes"]
+        )
+        assert "exposure.tamales.sales_api" in manifest["child_map"]["model.tamales.dim_zone"]
     finally:
         server.shutdown()
         server.server_close()

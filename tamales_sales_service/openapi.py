@@ -1,4 +1,5 @@
-"""OpenAPI schema and an interactive docs page whose assets the service serves itself."""
+"""The API's OpenAPI schema and its interactive page (Swagger UI), whose assets the service
+serves itself. Not the dbt docs of the warehouse (`tamales_inc.warehouse.dbt_docs`)."""
 
 from __future__ import annotations
 
@@ -35,5 +36,5 @@ def openapi_config(version: str) -> OpenAPIConfig:
 
 
 def static_router() -> Router:
-    """Serve the vendored docs assets under /static."""
+    """Serve the vendored Swagger UI assets under /static."""
     return create_static_files_router(path="/static", directories=[STATIC_DIR], name="static")
