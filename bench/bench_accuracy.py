@@ -22,6 +22,7 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from accuracy.forecasts import candidate_forecasts, champion_forecasts, statisti
 from accuracy.mart import check_history, series_ids
 from accuracy.report import (
     CutoffResult,
+    coverage_table,
     footer,
     metric_table,
     run_table,
@@ -55,6 +57,7 @@ from tamales_inc.core.months import parse_month
 from tamales_inc.core.settings import Settings
 from tamales_inc.forecasting.data import read_features
 from tamales_inc.forecasting.intervals import LEVELS
+from tamales_inc.forecasting.registry import load_run_record
 
 ACCURACY_DIR = BENCH_DIR / "accuracy"
 DOCS_PATH = REPO_ROOT / "docs" / "benchmarks.md"
@@ -119,7 +122,7 @@ def run_cutoff(
     run, champion = champion_forecasts(settings, ids)
 
     started = time.perf_counter()
-    candidates = candidate_forecasts(settings, HORIZONS)
+    candidates = candidate_forecasts(settings, str(run["run_id"]), HORIZONS)
     seconds["candidates"] = time.perf_counter() - started
     started = time.perf_counter()
     statistical = statistical_forecasts(features, cutoff, HORIZONS)
@@ -138,6 +141,7 @@ def run_cutoff(
         scores=scores(rows),
         coverage=coverage(rows),
         seconds=seconds,
+        selection=load_run_record(settings, str(run["run_id"]))["selection"],
     )
 
 
@@ -156,6 +160,9 @@ def set_section(series_set: SeriesSet, results: list[CutoffResult]) -> str:
             metric_table(results, "wape"),
             "MASE (scale: the series' mean absolute 12-month difference up to the cut-off):",
             metric_table(results, "mase"),
+            "Interval coverage on the held-out months (nominal 80% and 95%), every model with "
+            "intervals:",
+            coverage_table(results, LEVELS),
             "Per cut-off: the champion training chose and promoted, interval coverage on the "
             "held-out months, and seconds per step:",
             run_table(results, LEVELS),
@@ -200,6 +207,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="line-split seed")
     parser.add_argument(
+        "--jobs", type=int, default=1, help="cut-offs run at the same time (default 1)"
+    )
+    parser.add_argument(
         "--no-docs", action="store_true", help=f"do not rewrite the section of {DOCS_PATH.name}"
     )
     return parser
@@ -225,23 +235,31 @@ def main(argv: list[str] | None = None) -> int:
     from statsforecast.models import AutoETS  # noqa: F401
 
     import_seconds = time.perf_counter() - started
+    work = []
+    for name in opts.sets:
+        series = SETS[name].series()
+        work += [(name, series, c) for c in _cutoffs_of(series, opts.cutoffs, name)]
+
+    def one(item: tuple[str, pl.DataFrame, date]) -> CutoffResult:
+        name, series, cutoff = item
+        print(f"bench: {name} cut-off {cutoff:%Y-%m} ...", flush=True)
+        result = run_cutoff(SETS[name], series, cutoff, opts.seed)
+        print(
+            f"bench: {name} {cutoff:%Y-%m}: champion {result.champion} "
+            f"({'promoted' if result.is_promoted else 'not promoted'}), "
+            f"{sum(result.seconds.values()):.1f} s",
+            flush=True,
+        )
+        return result
+
+    # the pipeline of a cut-off runs in child processes: threads overlap cut-offs
+    with ThreadPoolExecutor(max_workers=opts.jobs) as pool:
+        done = list(pool.map(one, work))
     sections, by_set = [], {}
     for name in opts.sets:
-        series_set = SETS[name]
-        series = series_set.series()
-        results = []
-        for cutoff in _cutoffs_of(series, opts.cutoffs, name):
-            print(f"bench: {name} cut-off {cutoff:%Y-%m} ...", flush=True)
-            result = run_cutoff(series_set, series, cutoff, opts.seed)
-            print(
-                f"bench: {name} {cutoff:%Y-%m}: champion {result.champion} "
-                f"({'promoted' if result.is_promoted else 'not promoted'}), "
-                f"{sum(result.seconds.values()):.1f} s",
-                flush=True,
-            )
-            results.append(result)
+        results = [r for r in done if r.set_name == name]
         by_set[name] = results
-        sections.append(set_section(series_set, results))
+        sections.append(set_section(SETS[name], results))
     text = "\n\n".join(
         [
             "Summary (means over cut-offs):",

@@ -1,27 +1,28 @@
-"""Benchmark `tamales_inc.forecasting.train`: training + backtest time per scale, accuracy table.
+"""Benchmark `tamales_inc.forecasting.train`: seconds, peak RSS and seconds per series at several
+series counts, and the accuracy table.
 
-For each scale (default 1 and 100) a published warehouse is needed: it is copied from the
-transform benchmark's home (`data/bench/transform/scale-<n>/`) when that exists, else built once
-from the cached sample container (`data/bench/containers/scale-<n>/`, shared with the other
-benchmarks) by running ingest and transform in subprocesses. The training run then happens in
-this process on a private copy under `data/bench/train/scale-<n>/` (report charts skipped), next
-to a reference measured in the same run: one bare `xgboost.train` with the same parameters and
-rounds on a random matrix of the training set's shape, times the number of fits a run makes
-(one per origin plus the final fit). Prints Markdown tables and writes them to
-`bench/results/train.md`.
+For each series count (default 31, the sample's, and 1,000; `--series 31,1000,10000`) a published
+warehouse of the scale-1 sample generated with that many series (products x zones; 31 is the
+default sample) is built once (ingest + transform in subprocesses) and cached under
+`data/bench/train/`. The training run then happens twice as `python -m
+tamales_inc.forecasting.train --no-report` in a measured subprocess on a private copy of it
+(wall seconds, peak RSS): first with an empty cache folder (`TAMALES_CACHE_DIR`; a first run on
+a machine), then again (a later run). "train + backtest" is the run's own figure (every
+candidate's backtest over 6 origins, the combinations and every candidate's final fit). Prints
+Markdown tables and writes them to `bench/results/train.md`.
 
 The same training also runs on scale-1 samples of other generator seeds (`--seeds`, default 1-5;
-each built once), and a table gives every model's WAPE over seasonal naive's per seed.
+each built once), and a table gives every candidate's WAPE over seasonal naive's per seed.
 
-    uv run python bench/bench_train.py [--scales 1,100] [--repeat 1] [--seeds 1,2,3,4,5]
+    uv run python bench/bench_train.py [--series 31,1000] [--repeat 1] [--seeds 1,2,3,4,5]
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,7 @@ from measure import (
     REPO_ROOT,
     clean_env,
     markdown_table,
+    measure,
     measured_on,
     sample_container,
     sample_name,
@@ -45,15 +47,25 @@ from measure import (
 sys.path.insert(0, str(REPO_ROOT))
 
 from tamales_inc.core.settings import Settings  # noqa: E402
-from tamales_inc.forecasting.backtest import DEFAULT_ORIGINS, run_backtest  # noqa: E402
+from tamales_inc.forecasting.backtest import run_backtest  # noqa: E402
 from tamales_inc.forecasting.data import read_features  # noqa: E402
-from tamales_inc.forecasting.models import DEFAULT_HORIZONS, XGBoostForecaster, default_models  # noqa: E402
-from tamales_inc.forecasting.models.xgboost import training_rows  # noqa: E402
+from tamales_inc.forecasting.models import DEFAULT_HORIZONS, default_models  # noqa: E402
 from tamales_inc.forecasting.report import model_table  # noqa: E402
-from tamales_inc.forecasting.train import TrainingResult, choose_champion, run_training  # noqa: E402
+from tamales_inc.forecasting.selection import (  # noqa: E402
+    COMBINATIONS,
+    add_combinations,
+    choose_champion,
+)
 
-TARGET_SECONDS = 30.0  # training + backtest at scale 1
-TARGET_RATIO = 0.8  # XGBoost WAPE / seasonal naive WAPE
+SAMPLE_SERIES = 31  # the default sample's series count
+TARGET_COLD_SECONDS = 60.0  # whole `just train` at 31 series, first run on a machine
+TARGET_WARM_SECONDS = 30.0  # whole `just train` at 31 series, later runs
+TARGET_1000_SECONDS = 300.0  # train + backtest at 1,000 series
+TARGET_RATIO = 0.8  # champion WAPE / seasonal naive WAPE on the sample
+SUMMARY = re.compile(
+    r"champion (?P<champion>\S+) WAPE (?P<wape>[\d.]+) vs seasonal naive (?P<sn>[\d.]+) .*?"
+    r"(?P<train>[\d.]+) s train\+backtest, (?P<total>[\d.]+) s total"
+)
 
 
 def _run(argv: list[str], env: dict[str, str]) -> None:
@@ -62,105 +74,130 @@ def _run(argv: list[str], env: dict[str, str]) -> None:
         raise SystemExit(f"bench: {' '.join(argv)} failed:\n{done.stderr[-3000:]}")
 
 
-def warehouse_for(scale: int, seed: int = DEFAULT_SEED) -> Path:
-    """A published warehouse at `scale` (reused from the transform benchmark or built once)."""
-    shared = BENCH_DIR / "transform" / f"scale-{scale}" / "warehouse" / "tamales.duckdb"
-    if seed == DEFAULT_SEED and warehouse_is_current(shared):
+def warehouse_for(series: int, seed: int = DEFAULT_SEED) -> Path:
+    """A published warehouse of the scale-1 sample with `series` series (built once)."""
+    name = sample_name(1, seed) + ("" if series == SAMPLE_SERIES else f"-series-{series}")
+    shared = BENCH_DIR / "transform" / "scale-1" / "warehouse" / "tamales.duckdb"
+    if seed == DEFAULT_SEED and series == SAMPLE_SERIES and warehouse_is_current(shared):
         return shared
-    home = BENCH_DIR / "train" / f"build-{sample_name(scale, seed)}"
+    home = BENCH_DIR / "train" / f"build-{name}"
     built = home / "warehouse" / "tamales.duckdb"
     if warehouse_is_current(built):
         return built
-    container = sample_container(scale, seed=seed)
+    container = sample_container(1, seed=seed, series=None if series == SAMPLE_SERIES else series)
     env = clean_env(TAMALES_HOME=str(home), TAMALES_SOURCE_DIR=str(container))
-    print(f"bench: ingest + transform of scale {scale} into {home}", flush=True)
+    print(f"bench: ingest + transform of {series} series into {home}", flush=True)
     _run([sys.executable, "-m", "ingest", "--quiet"], env)
     _run([sys.executable, "-m", "tamales_inc.warehouse.transform"], env)
     return built
 
 
-def fresh_home(scale: int, seed: int = DEFAULT_SEED) -> Settings:
-    """A private TAMALES_HOME holding only a copy of the scale's published warehouse."""
-    home = BENCH_DIR / "train" / sample_name(scale, seed)
+def fresh_home(series: int, seed: int = DEFAULT_SEED) -> Path:
+    """A private TAMALES_HOME holding only a copy of the published warehouse."""
+    home = BENCH_DIR / "train" / f"series-{series}"
     shutil.rmtree(home, ignore_errors=True)
     (home / "warehouse").mkdir(parents=True)
-    shutil.copyfile(warehouse_for(scale, seed), home / "warehouse" / "tamales.duckdb")
-    return Settings.from_env({"TAMALES_HOME": str(home)})
+    shutil.copyfile(warehouse_for(series, seed), home / "warehouse" / "tamales.duckdb")
+    return home
 
 
-def bare_fit_seconds(settings: Settings) -> float:
-    """One plain xgboost.train with the model's parameters on random data of the same shape."""
-    import xgboost as xgb
+def timed_train(home: Path, cache: Path) -> dict[str, float | str]:
+    """One measured `python -m tamales_inc.forecasting.train --no-report` on `home`."""
+    env = clean_env(TAMALES_HOME=str(home), TAMALES_CACHE_DIR=str(cache))
+    run = measure([sys.executable, "-m", "tamales_inc.forecasting.train", "--no-report"], env)
+    found = SUMMARY.search(run["stdout"])
+    if found is None:
+        raise SystemExit(f"bench: no summary line in the train output: {run['stdout'][-500:]}")
+    return {
+        "seconds": run["seconds"],
+        "cpu_seconds": run["cpu_seconds"],
+        "peak_rss_mb": run["peak_rss_mb"],
+        "train_backtest": float(found["train"]),
+        "champion": found["champion"],
+        "wape": float(found["wape"]),
+        "sn_wape": float(found["sn"]),
+    }
 
-    features = read_features(settings).features
-    rows = training_rows(features, DEFAULT_HORIZONS).height
-    model = XGBoostForecaster()
-    rng = np.random.default_rng(0)
-    data = rng.normal(size=(rows, len(model.feature_names)))
-    matrix = xgb.DMatrix(data, label=rng.normal(size=rows), nthread=model.nthread)
-    params = {k: v for k, v in model.booster_params().items() if k != "max_cat_to_onehot"}
-    started = time.perf_counter()
-    xgb.train(params, matrix, num_boost_round=model.n_estimators)
-    return time.perf_counter() - started
 
-
-def bench_scale(scale: int, repeat: int) -> tuple[dict[str, float | int | str], TrainingResult]:
-    runs = []
-    for _ in range(repeat):
-        settings = fresh_home(scale)
-        result = run_training(settings, report=False)
-        runs.append((result, settings))
-    result, settings = min(runs, key=lambda r: r[0].seconds["train_and_backtest"])
-    fits = DEFAULT_ORIGINS + 1
-    reference = fits * min(bare_fit_seconds(settings) for _ in range(3))
-    rows = read_features(settings).features.height
-    return (
-        {
-            "scale": scale,
-            "rows": rows,
-            "train_backtest": result.seconds["train_and_backtest"],
-            "total": result.seconds["total"],
-            "reference": reference,
-            "wape": result.champion_wape,
-            "sn_wape": result.seasonal_naive_wape,
-            "champion": result.champion,
-        },
-        result,
+def bench_series(series: int, repeat: int) -> dict[str, float | int | str]:
+    """Cold and warm measured runs at `series` series (best of `repeat` warm runs)."""
+    cache = BENCH_DIR / "train" / "cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    cold = timed_train(fresh_home(series), cache)
+    warm = min(
+        (timed_train(fresh_home(series), cache) for _ in range(repeat)),
+        key=lambda r: float(r["seconds"]),
     )
+    home = warehouse_for(series).parents[1]
+    n_series = (
+        read_features(Settings.from_env({"TAMALES_HOME": str(home)}))
+        .features["series_id"]
+        .n_unique()
+    )
+    return {"series": n_series, "cold": cold["seconds"], **warm}
 
 
 def timing_table(rows: list[dict[str, float | int | str]]) -> str:
     head = [
-        "scale",
-        "feature rows",
+        "series",
+        "whole run s, first run (empty cache)",
+        "whole run s, later run",
+        "CPU s, later run",
         "train + backtest s",
-        "whole run s (publish incl.)",
-        "reference: 7 bare xgboost fits s",
-        "ratio",
+        "train + backtest s per series",
+        "peak RSS MB",
         "champion WAPE / seasonal naive",
-        "meets < 30 s",
+        "meets target",
     ]
     cells = []
     for r in rows:
-        seconds = float(r["train_backtest"])
-        wape, sn_wape = float(r["wape"]), float(r["sn_wape"])
+        n, seconds = int(r["series"]), float(r["train_backtest"])
+        if n <= SAMPLE_SERIES:
+            meets = float(r["cold"]) < TARGET_COLD_SECONDS and float(r["seconds"]) < (
+                TARGET_WARM_SECONDS
+            )
+        else:
+            meets = seconds * 1000 / n < TARGET_1000_SECONDS
+        wape, sn = float(r["wape"]), float(r["sn_wape"])
         cells.append(
             [
-                r["scale"],
-                f"{int(r['rows']):,}",
+                f"{n:,}",
+                f"{float(r['cold']):.1f}",
+                f"{float(r['seconds']):.1f}",
+                f"{float(r['cpu_seconds']):.1f}",
                 f"{seconds:.1f}",
-                f"{float(r['total']):.1f}",
-                f"{float(r['reference']):.1f}",
-                f"{seconds / float(r['reference']):.1f}",
-                f"{r['champion']} {wape:.3f} / {sn_wape:.3f} = {wape / sn_wape:.2f}",
-                "yes" if seconds < TARGET_SECONDS else "no",
+                f"{seconds / n:.3f}",
+                f"{float(r['peak_rss_mb']):,.0f}",
+                f"{r['champion']} {wape:.3f} / {sn:.3f} = {wape / sn:.2f}",
+                "yes" if meets else "no",
             ]
         )
-    return markdown_table(head, "rrrrrrrc", cells)
+    return markdown_table(head, "rrrrrrrlc", cells)
 
 
-def accuracy_table(result: TrainingResult, predictions: pl.DataFrame) -> str:
-    metrics = result.metrics
+def accuracy_table(home: Path) -> str:
+    """Every candidate's backtest metrics from the published `ml` tables of a trained home."""
+    import duckdb
+
+    con = duckdb.connect(str(home / "warehouse" / "tamales.duckdb"), read_only=True)
+    try:
+        predictions = con.execute("select * from ml.backtest_predictions").pl()
+        metrics = con.execute("select * from ml.backtest_metrics").pl()
+        run = con.execute(
+            "select run_id, model_name from ml.model_runs where is_champion "
+            "order by trained_at desc limit 1"
+        ).fetchone()
+        champion_version = con.execute(
+            "select model_version from ml.model_runs where is_champion order by trained_at desc"
+        ).fetchone()
+        coverage = con.execute(
+            "select level, coverage from ml.interval_coverage where horizon = 0 "
+            "and model_version = ?",
+            [champion_version[0] if champion_version else ""],
+        ).pl()
+    finally:
+        con.close()
+    champion = run[1] if run else "-"
     table = model_table(metrics, predictions)
     by_h = metrics.filter(pl.col("scope") == "horizon")
     horizons = sorted(by_h["scope_value"].unique().to_list(), key=int)
@@ -182,15 +219,14 @@ def accuracy_table(result: TrainingResult, predictions: pl.DataFrame) -> str:
     wape = dict(table.select("model", "wape").iter_rows())
     ratios = [
         f"{model} {wape[model] / wape['seasonal_naive']:.2f}"
-        for model in dict.fromkeys(("xgboost", result.champion))
+        for model in dict.fromkeys(("xgboost", champion))
         if model in wape
     ]
     lines.append(
-        f"WAPE / seasonal naive WAPE: {', '.join(ratios)} (XGBoost target <= {TARGET_RATIO}); "
-        f"champion {result.champion}."
+        f"WAPE / seasonal naive WAPE: {', '.join(ratios)} (target <= {TARGET_RATIO}); "
+        f"champion {champion}."
     )
-    cov = result.coverage.filter(pl.col("horizon") == 0)
-    parts = [f"{int(lv * 100)}%: {c:.2f}" for lv, c in cov.select("level", "coverage").iter_rows()]
+    parts = [f"{int(lv * 100)}%: {c:.2f}" for lv, c in coverage.iter_rows()]
     lines.append(
         f"Interval coverage on the backtest (leave-one-origin-out conformal): {', '.join(parts)}."
     )
@@ -204,15 +240,16 @@ def seed_table(seeds: list[int]) -> str:
     ratios: dict[str, list[float]] = {}
     champions = []
     for seed in seeds:
-        home = warehouse_for(1, seed).parents[1]  # <home>/warehouse/tamales.duckdb
+        home = warehouse_for(SAMPLE_SERIES, seed).parents[1]  # <home>/warehouse/tamales.duckdb
         features = read_features(Settings.from_env({"TAMALES_HOME": str(home)})).features
         factories = {model.name: model.clone for model in default_models()}
-        metrics = run_backtest(factories, features, horizons=DEFAULT_HORIZONS).metrics
+        base = run_backtest(factories, features, horizons=DEFAULT_HORIZONS)
+        predictions, metrics, _ = add_combinations(base.predictions, base.origins, COMBINATIONS)
         overall = metrics.filter(pl.col("scope") == "overall")
         wape = dict(overall.select("model", "wape").iter_rows())
         for model, value in wape.items():
             ratios.setdefault(model, []).append(value / wape["seasonal_naive"])
-        champions.append(choose_champion(metrics)[0])
+        champions.append(str(choose_champion(predictions)))
         print(f"bench: seed {seed}: champion {champions[-1]}", flush=True)
     head = ["model", *(f"seed {s}" for s in seeds), "mean"]
     rows = [
@@ -223,38 +260,39 @@ def seed_table(seeds: list[int]) -> str:
     return markdown_table(head, "l" + "r" * (len(head) - 1), rows)
 
 
+def _series_list(text: str) -> list[int]:
+    return [int(v) for v in text.split(",") if v]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the Markdown tables."""
-    parser = scale_parser("bench_train", __doc__, "1,100")
+    parser = scale_parser("bench_train", __doc__, "1")
+    parser.add_argument(
+        "--series",
+        type=_series_list,
+        default=f"{SAMPLE_SERIES},1000",
+        help="series counts of the generated samples (products x zones)",
+    )
     parser.add_argument(
         "--seeds",
         type=lambda text: [int(v) for v in text.split(",") if v],
         default="1,2,3,4,5",
-        help="other generator seeds scored at scale 1 (empty: skip)",
+        help="other generator seeds scored at 31 series (empty: skip)",
     )
     opts = parser.parse_args(argv)
-    rows, first = [], None
-    for scale in opts.scales:
-        row, result = bench_scale(scale, opts.repeat)
+    rows = []
+    for series in opts.series:
+        row = bench_series(series, opts.repeat)
         print(
-            f"bench: scale {scale}: train + backtest {float(row['train_backtest']):.1f} s, "
-            f"reference {float(row['reference']):.1f} s",
+            f"bench: {series} series: first run {float(row['cold']):.1f} s, later run "
+            f"{float(row['seconds']):.1f} s, train + backtest {float(row['train_backtest']):.1f} s",
             flush=True,
         )
         rows.append(row)
-        if first is None:
-            import duckdb
-
-            db = BENCH_DIR / "train" / f"scale-{scale}" / "warehouse" / "tamales.duckdb"
-            con = duckdb.connect(str(db), read_only=True)
-            preds = con.execute("select * from ml.backtest_predictions").pl()
-            con.close()
-            first = (scale, result, preds)
     text = f"{timing_table(rows)}\n\n"
-    if first is not None:
-        scale, result, preds = first
-        text += f"Backtest accuracy at scale {scale} (6 origins, horizons 1-3):\n\n"
-        text += accuracy_table(result, preds) + "\n\n"
+    if SAMPLE_SERIES in opts.series:
+        text += "Backtest accuracy on the sample (31 series, 6 origins, horizons 1-3):\n\n"
+        text += accuracy_table(fresh_home_trained()) + "\n\n"
     if opts.seeds:
         text += (
             "WAPE / seasonal naive WAPE on scale-1 samples of other generator seeds (the same "
@@ -264,6 +302,11 @@ def main(argv: list[str] | None = None) -> int:
     text += f"{measured_on()}\n"
     write_results("train", text)
     return 0
+
+
+def fresh_home_trained() -> Path:
+    """The 31-series home the last timed run trained (its `ml` tables are published)."""
+    return BENCH_DIR / "train" / f"series-{SAMPLE_SERIES}"
 
 
 if __name__ == "__main__":

@@ -80,16 +80,19 @@ def sample_name(scale: int, seed: int = DEFAULT_SEED) -> str:
     return f"scale-{scale}" if seed == DEFAULT_SEED else f"scale-{scale}-seed-{seed}"
 
 
-def sample_container(scale: int, prog: str = "bench", seed: int = DEFAULT_SEED) -> Path:
-    """The cached sample container at `scale` (and generator `seed`), shared by the benchmarks
-    (generated on first use)."""
-    name = sample_name(scale, seed)
+def sample_container(
+    scale: int, prog: str = "bench", seed: int = DEFAULT_SEED, series: int | None = None
+) -> Path:
+    """The cached sample container at `scale` (and generator `seed`, and `series` series when
+    not the default), shared by the benchmarks (generated on first use)."""
+    name = sample_name(scale, seed) + ("" if series is None else f"-series-{series}")
     target = BENCH_DIR / "containers" / name
     if not target.is_dir():
         from ingest.sample import generate
 
         print(f"{prog}: generating the {name} sample container in {target}", flush=True)
-        generate(target, scale=scale, seed=seed)
+        extra = {} if series is None else {"series": series}
+        generate(target, scale=scale, seed=seed, **extra)
     return target
 
 

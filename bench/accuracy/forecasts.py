@@ -17,10 +17,9 @@ from tamales_inc.core.months import month_number
 from tamales_inc.core.settings import Settings
 from tamales_inc.forecasting.data import read_features
 from tamales_inc.forecasting.forecast import active_origins
-from tamales_inc.forecasting.intervals import LEVELS, level_tag
+from tamales_inc.forecasting.intervals import LEVELS, apply_intervals, level_tag
 from tamales_inc.forecasting.metrics import SEASON_LENGTH
-from tamales_inc.forecasting.models import default_models
-from tamales_inc.forecasting.train import DEFAULT_SEED
+from tamales_inc.forecasting.registry import load_run_record, load_version
 
 BOUNDS: tuple[str, ...] = tuple(
     f"{side}_{level_tag(level)}" for level in LEVELS for side in ("lower", "upper")
@@ -53,13 +52,13 @@ def _finish(frame: pl.DataFrame) -> pl.DataFrame:
 def champion_forecasts(settings: Settings, ids: pl.DataFrame) -> tuple[dict, pl.DataFrame]:
     """The training run's champion and its `ml.forecasts` rows (with their intervals).
 
-    Returns ({model_name, model_version, is_promoted}, forecasts); `ids` maps the mart's
+    Returns ({run_id, model_name, model_version, is_promoted}, forecasts); `ids` maps the mart's
     (source, product_id, zone_id) to `series_id`.
     """
     run = query_warehouse(
         settings,
-        "select model_name, model_version, is_promoted from ml.model_runs "
-        "order by trained_at desc limit 1",
+        "select run_id, model_name, model_version, is_promoted from ml.model_runs "
+        "where is_champion order by trained_at desc limit 1",
     ).row(0, named=True)
     rows = query_warehouse(
         settings,
@@ -85,27 +84,31 @@ def champion_forecasts(settings: Settings, ids: pl.DataFrame) -> tuple[dict, pl.
     return run, _finish(named)
 
 
-def candidate_forecasts(settings: Settings, horizons: tuple[int, ...]) -> pl.DataFrame:
-    """Every candidate model's forecasts from each series' last row of the published mart.
-
-    Today the candidates are `default_models()`, each fitted on the whole mart the way training
-    fits its champion (same seed) and predicting from the active series' last rows as
-    `ml.forecasts` does. This is the one place that decides what a candidate is: once training
-    registers every candidate, it loads them from the registry instead.
-    """
+def candidate_forecasts(settings: Settings, run_id: str, horizons: tuple[int, ...]) -> pl.DataFrame:
+    """Every candidate the training run `run_id` registered, loaded from the registry (its run
+    record names each version), forecasting from each active series' last row of the published
+    mart as `ml.forecasts` does, with the version's own 80% and 95% intervals."""
     features = read_features(settings).features
     origins = active_origins(features)
+    record = load_run_record(settings, run_id)
     frames = []
-    for model in default_models(horizons=horizons, seed=DEFAULT_SEED):
-        predicted = model.fit(features).predict(origins, horizons)
+    for name, version in record["candidates"].items():
+        loaded = load_version(settings, version)
+        predicted = loaded.model.predict(origins, horizons).rename({"y_pred": "yhat"})
+        bounded = apply_intervals(predicted, loaded.quantiles)
         frames.append(
             _finish(
-                predicted.select(
-                    pl.lit(model.name).alias("model"),
+                bounded.select(
+                    pl.lit(name).alias("model"),
                     "series_id",
                     pl.col("target_month").alias("sales_month"),
                     "horizon",
-                    "y_pred",
+                    pl.col("yhat").alias("y_pred"),
+                    *(
+                        pl.col(f"yhat_{side}_{tag}").alias(f"{side}_{tag}")
+                        for tag in map(level_tag, LEVELS)
+                        for side in ("lower", "upper")
+                    ),
                 )
             )
         )

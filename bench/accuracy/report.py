@@ -50,6 +50,9 @@ class CutoffResult:
     scores: pl.DataFrame  # scoring.SCORE_SCHEMA
     coverage: pl.DataFrame  # scoring.COVERAGE_SCHEMA
     seconds: dict[str, float] = field(default_factory=dict)
+    # the training run's backtest figures (`selection` of its run record): the champion chosen
+    # and scored on every origin, and the rule applied on earlier origins scored on later ones
+    selection: dict[str, float] = field(default_factory=dict)
 
 
 def _fmt(value: float, digits: int = 3) -> str:
@@ -104,11 +107,32 @@ def _coverage_of(result: CutoffResult, model: str, level: float) -> float:
     return float(hit["coverage"][0]) if hit.height else np.nan
 
 
+def coverage_table(results: list[CutoffResult], levels: tuple[float, ...]) -> str:
+    """One row per model with intervals: its 80% / 95% coverage on the held-out months per
+    cut-off and the mean over cut-offs."""
+    models = _model_order(
+        list(dict.fromkeys(m for r in results for m in r.coverage["model"].to_list())), results
+    )
+    head = ["model"]
+    head += [f"{c.cutoff:%Y-%m} {int(lv * 100)}%" for c in results for lv in levels]
+    head += [f"mean {int(lv * 100)}%" for lv in levels]
+    rows = []
+    for model in models:
+        cells = [f"**{model}**" if model == CHAMPION else model]
+        cells += [_fmt(_coverage_of(r, model, lv), 2) for r in results for lv in levels]
+        for lv in levels:
+            cells.append(_fmt(float(np.nanmean([_coverage_of(r, model, lv) for r in results])), 2))
+        rows.append(cells)
+    return markdown_table(head, "l" + "r" * (len(head) - 1), rows)
+
+
 def run_table(results: list[CutoffResult], levels: tuple[float, ...]) -> str:
     """One row per cut-off: the champion, its promotion, interval coverage next to AutoETS's,
     the series and lines, and the seconds of each step."""
     cover_head = [f"{m} {int(lv * 100)}%" for m in ("champion", REFERENCE) for lv in levels]
-    head = ["cut-off", "champion", "promoted", *cover_head, "series (ERP + feed)", "ERP lines"]
+    head = ["cut-off", "champion", "promoted", *cover_head]
+    head += ["backtest WAPE, chosen in sample", "backtest WAPE, chosen out of sample"]
+    head += ["series (ERP + feed)", "ERP lines"]
     head += [f"{step} s" for step in STEPS] + ["total s"]
     rows = []
     for r in results:
@@ -121,6 +145,8 @@ def run_table(results: list[CutoffResult], levels: tuple[float, ...]) -> str:
                 r.champion,
                 "yes" if r.is_promoted else "no",
                 *cover,
+                _fmt(r.selection.get("in_sample_wape", np.nan)),
+                _fmt(r.selection.get("honest_wape", np.nan)),
                 series,
                 f"{r.erp_lines:,}",
                 *steps,

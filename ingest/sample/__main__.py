@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ingest.azure_errors import api_version_hint
+from ingest.sample.extra import DEFAULT_SERIES
 from ingest.sample.upload import upload
 from ingest.sample.writer import DEFAULT_SEED, DEFAULT_VERSIONS, generate
 from tamales_inc.core.cli import make_parser, run_command
@@ -33,6 +34,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})"
+    )
+    p.add_argument(
+        "--series",
+        type=int,
+        default=DEFAULT_SERIES,
+        help=f"series in the mart (default {DEFAULT_SERIES}); more adds ERP products, 4 zones each",
     )
     p.add_argument("--force", action="store_true", help="replace a non-empty --out folder")
     p.add_argument("--connection-string", help="upload to this Azure storage account")
@@ -83,7 +90,12 @@ def _sample(args: argparse.Namespace) -> None:
         out = args.out if args.out is not None else Path(scratch) / "container"
         try:
             summary = generate(
-                out, scale=args.scale, versions=versions, seed=args.seed, force=args.force
+                out,
+                scale=args.scale,
+                versions=versions,
+                seed=args.seed,
+                force=args.force,
+                series=args.series,
             )
         except (ValueError, FileExistsError) as exc:
             raise UsageError(str(exc)) from None

@@ -49,7 +49,8 @@ def rng_for(seed: int, stream: int, *extra: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([seed, stream, *extra]))
 
 
-def _season(name: str) -> np.ndarray:
+def season_profile(name: str) -> np.ndarray:
+    """A product family's yearly profile (`SEASONALITY`), normalised to mean 1."""
     profile = np.asarray(SEASONALITY[name])
     return profile / profile.mean()
 
@@ -65,7 +66,7 @@ def own_totals(seed: int) -> np.ndarray:
     phi, sigma = 0.55, 0.08
     for ci, product in enumerate(OWN_PRODUCTS):
         trend = (1.0 + product.growth) ** ((t - OWN_FIRST_T) / 12.0)
-        season = _season(product.product_name)[months]
+        season = season_profile(product.product_name)[months]
         for zi, zone in enumerate(ZONES):
             shock = np.array(
                 [1.0 - (1.0 - SHOCK.get(month_of(m), 1.0)) * zone.shock_depth for m in t]
@@ -242,7 +243,7 @@ def market_facts(seed: int, totals: np.ndarray) -> FactRows:
             sales = own * series.factor * noise
         else:
             trend = (1.0 + series.growth) ** ((t - OWN_FIRST_T) / 12.0)
-            season = _season(series.season)[t % 12] ** 0.8
+            season = season_profile(series.season)[t % 12] ** 0.8
             sales = series.level * trend * season * shock_all[first:] * noise
         sales = np.round(sales, 2)
         if series.region == "":

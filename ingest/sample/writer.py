@@ -29,6 +29,7 @@ from ingest.sample.catalog import (
     ZONES,
     fact_part_sizes,
 )
+from ingest.sample.extra import DEFAULT_SERIES, extra_lines, extra_products
 from ingest.sample.model import (
     HORIZON_MONTHS,
     OWN_FIRST_T,
@@ -186,12 +187,32 @@ def _spark_uuid(seed: int, version: str, table: str) -> uuid.UUID:
     return uuid.UUID(bytes=rng.bytes(16), version=4)
 
 
-def _generate_into(root: Path, scale: int, versions: tuple[str, ...], seed: int) -> dict[str, int]:
+def _generate_into(
+    root: Path, scale: int, versions: tuple[str, ...], seed: int, series: int = DEFAULT_SERIES
+) -> dict[str, int]:
     """Write every blob of the container under `root`; return the data rows per blob name."""
     container = _Container(root, versions, seed)
     _write_own_sales(container, scale)
+    if series > DEFAULT_SERIES:
+        _append_extra_products(container, series)
     _write_market_feed(container)
     return container.blob_rows
+
+
+def _append_extra_products(container: _Container, series: int) -> None:
+    """Append the extra products' lines (`extra.py`) to every version's ERP zone files."""
+    lines = extra_lines(container.seed, extra_products(series), max(container.cutoffs))
+    for version, cutoff in zip(container.versions, container.cutoffs, strict=True):
+        for zi, zone in enumerate(ZONES):
+            rel = (
+                f"{TAMALES_INC_DIR}/{version}/csv/{zone.folder}/"
+                f"ventas_mensuales_{zone.folder}_{version}.csv"
+            )
+            kept = [line for t, line in lines[zi] if t <= cutoff]
+            path = container.root / rel
+            with path.open("a", encoding="utf-8", newline="\n") as handle:
+                handle.write("".join(line + "\n" for line in kept))
+            container.wrote(path, container.blob_rows[rel] + len(kept))
 
 
 def _write_own_sales(container: _Container, scale: int) -> None:
@@ -306,15 +327,18 @@ def generate(
     seed: int = DEFAULT_SEED,
     *,
     force: bool = False,
+    series: int = DEFAULT_SERIES,
 ) -> SampleSummary:
     """Write a sample container under `out_dir` (built in a temp sibling, then renamed in place).
 
     `out_dir` may be missing or empty; a non-empty one is replaced only with `force=True`.
+    `series` above the default's 31 adds ERP products, four zones each (`extra.py`).
     """
     started = time.perf_counter()
     if isinstance(scale, bool) or not isinstance(scale, int) or not 1 <= scale <= MAX_SCALE:
         raise ValueError(f"scale: expected an integer between 1 and {MAX_SCALE}, got {scale!r}")
     parsed = parse_versions(versions)
+    extra_products(series)  # validates the count
     out_dir = Path(out_dir).resolve()
     if out_dir.exists() and not out_dir.is_dir():
         raise FileExistsError(f"{out_dir}: exists and is not a directory")
@@ -323,7 +347,7 @@ def generate(
     tmp = temp_path(out_dir)
     try:
         tmp.mkdir()
-        blob_rows = _generate_into(tmp, scale, parsed, seed)
+        blob_rows = _generate_into(tmp, scale, parsed, seed, series)
         _replace_dir(tmp, out_dir)
     except BaseException:
         remove_path(tmp)

@@ -19,6 +19,8 @@ ENVIRONMENT: dict[str, str] = {
     "TAMALES_API_PORT": "port the API listens on (default 8000)",
     "TAMALES_DUCKDB_MEMORY_LIMIT": "DuckDB memory limit of the transform (default 1GB)",
     "TAMALES_DBT_THREADS": "dbt threads of the transform (default 2)",
+    "TAMALES_CACHE_DIR": "caches kept between runs (default $TAMALES_HOME/cache)",
+    "TAMALES_TRAIN_JOBS": "processes that fit the per-series models (default: the CPU count)",
     "TAMALES_ENGINE": "engine the transform builds with: duckdb (default) or spark (docs/spark.md)",
     "TAMALES_BLOB_TIMEOUT": "seconds the blob service may take to connect or to answer a read "
     "before the ingest retries (default 15; 3 retries)",
@@ -103,6 +105,18 @@ def _port(value: str | None, default: int) -> int:
         raise ValueError(f"TAMALES_API_PORT {value!r} is not a port number") from None
 
 
+def _jobs(value: str | None) -> int:
+    if not value:
+        return os.cpu_count() or 1
+    try:
+        jobs = int(value)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise ValueError(f"TAMALES_TRAIN_JOBS {value!r} is not a positive number of processes")
+    return jobs
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where every stage reads and writes, and how; secrets are kept out of `repr`."""
@@ -117,6 +131,8 @@ class Settings:
     api_port: int = 8000
     duckdb_memory_limit: str = "1GB"
     dbt_threads: int = 2
+    cache_dir_override: Path | None = None
+    train_jobs: int = 1
     engine: str = "duckdb"
     blob_timeout: float = 15.0
     max_quarantined_per_blob: float = 5.0
@@ -140,6 +156,10 @@ class Settings:
             api_port=_port(merged.get("TAMALES_API_PORT"), 8000),
             duckdb_memory_limit=merged.get("TAMALES_DUCKDB_MEMORY_LIMIT") or "1GB",
             dbt_threads=int(merged.get("TAMALES_DBT_THREADS") or 2),
+            cache_dir_override=Path(merged["TAMALES_CACHE_DIR"]).resolve()
+            if merged.get("TAMALES_CACHE_DIR")
+            else None,
+            train_jobs=_jobs(merged.get("TAMALES_TRAIN_JOBS")),
             engine=_engine(merged.get("TAMALES_ENGINE")),
             blob_timeout=_number(
                 "TAMALES_BLOB_TIMEOUT", merged.get("TAMALES_BLOB_TIMEOUT"), 15.0, positive=True
@@ -166,6 +186,10 @@ class Settings:
     def azurite_dir(self) -> Path:
         """Where `just azurite` keeps the local blob emulator's data."""
         return self.home / "azurite"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.cache_dir_override or self.home / "cache"
 
     @property
     def sample_container_dir(self) -> Path:

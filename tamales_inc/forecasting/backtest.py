@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import polars as pl
 
@@ -29,6 +30,8 @@ class BacktestResult:
     metrics: pl.DataFrame
     origins: list[date]
     seconds: dict[str, float] = field(default_factory=dict)
+    # combination label -> its members and weights at each origin (see `selection`)
+    combinations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 def backtest_origins(features: pl.DataFrame, n_origins: int = DEFAULT_ORIGINS) -> list[date]:
@@ -52,7 +55,9 @@ def cross_validation(
     origins: list[date],
     horizons: tuple[int, ...],
 ) -> pl.DataFrame:
-    """Refit a fresh model at each origin on the history cut there; forecast from the origin.
+    """Fit a fresh model at the first origin on the history cut there and move it to each later
+    origin with `Forecaster.update` (a refit, unless the family keeps its parameters and takes
+    in the new months); forecast from each origin.
 
     Returns one row per (origin, series, horizon) whose actual exists: the columns of
     `ml.backtest_predictions` (sales_month is the month forecast), then series_id and scale.
@@ -60,9 +65,10 @@ def cross_validation(
     known = actuals(features)
     pieces = []
     name = ""
+    model: Forecaster | None = None
     for origin in origins:
         history = cut_at_origin(features, origin)
-        model = make_model().fit(history)
+        model = make_model().fit(history) if model is None else model.update(history)
         name = model.name
         # the model keeps the history it was fitted on: the origin's rows are enough
         at_origin = model.predict(history.filter(pl.col("sales_month") == origin), horizons)

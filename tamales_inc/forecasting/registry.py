@@ -1,4 +1,13 @@
-"""Model registry: `models/<version>/` artifact directories and the `models/current` pointer."""
+"""Model registry: `models/<version>/` artifact directories (every candidate of every run),
+`models/runs/<run_id>.json` run records, and the `models/current` pointer.
+
+    models/
+      <version>/            one candidate fitted on every month: model.json, history.parquet,
+                            the family's files, intervals.json, metadata.json
+      runs/<run_id>.json    what one run registered: every candidate's version, the champion,
+                            whether it was promoted, the data it read, the selection figures
+      current               one line: the promoted version
+"""
 
 from __future__ import annotations
 
@@ -10,7 +19,7 @@ from typing import Any
 
 import polars as pl
 
-from tamales_inc.core.files import atomic_output, write_text_atomic
+from tamales_inc.core.files import atomic_output, write_json_atomic, write_text_atomic
 from tamales_inc.core.settings import Settings
 from tamales_inc.forecasting.data import SERIES_KEYS
 from tamales_inc.forecasting.intervals import LEVELS, apply_intervals, level_tag
@@ -19,6 +28,7 @@ from tamales_inc.forecasting.models import Forecaster
 METADATA_FILE = "metadata.json"
 INTERVALS_FILE = "intervals.json"
 CURRENT_FILE = "current"
+RUNS_DIR = "runs"
 
 PREDICTION_OUTPUT: tuple[str, ...] = (
     "yhat",
@@ -60,6 +70,31 @@ def save_version(
             json.dumps(metadata, indent=2, sort_keys=True, default=str), encoding="utf-8"
         )
     return target
+
+
+def run_record_path(settings: Settings, run_id: str) -> Path:
+    """Where the record of run `run_id` lives."""
+    return settings.models_dir / RUNS_DIR / f"{run_id}.json"
+
+
+def save_run_record(settings: Settings, run_id: str, record: dict[str, Any]) -> Path:
+    """Write a run's record atomically (every version it names must exist)."""
+    missing = [
+        version
+        for version in record.get("candidates", {}).values()
+        if not (settings.models_dir / version / METADATA_FILE).is_file()
+    ]
+    if missing:
+        raise FileNotFoundError(f"run {run_id} names unregistered versions: {missing}")
+    path = run_record_path(settings, run_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(path, record)
+    return path
+
+
+def load_run_record(settings: Settings, run_id: str) -> dict[str, Any]:
+    """The record of run `run_id` (FileNotFoundError when there is none)."""
+    return json.loads(run_record_path(settings, run_id).read_text(encoding="utf-8"))
 
 
 def promote(settings: Settings, version: str) -> None:

@@ -1,9 +1,10 @@
-"""Training run: backtest every model, register the champion, forecast, publish the `ml` tables.
+"""Training run: backtest every candidate, choose the champion, register every candidate,
+forecast, publish the `ml` tables.
 
 `run_training` is a list of named steps over one `TrainingRun` record:
 
-    read mart -> backtest -> choose champion -> fit final -> calibrate intervals -> forecast
-    -> register -> publish ml tables -> promote -> report
+    read mart -> backtest (models, then combinations) -> choose champion -> fit candidates
+    (final fits, intervals) -> forecast -> register -> publish ml tables -> promote -> report
 """
 
 from __future__ import annotations
@@ -36,11 +37,30 @@ from tamales_inc.forecasting.metrics import METRIC_COLUMNS, overall_metric
 from tamales_inc.forecasting.models import (
     DEFAULT_HORIZONS,
     Forecaster,
+    StatisticalForecaster,
     XGBoostForecaster,
     default_models,
 )
-from tamales_inc.forecasting.registry import new_version, promote, save_version
+from tamales_inc.forecasting.models.combination import CombinationForecaster
+from tamales_inc.forecasting.models.statistical import prepare_statsforecast_import
+from tamales_inc.forecasting.registry import (
+    new_version,
+    promote,
+    run_record_path,
+    save_run_record,
+    save_version,
+)
 from tamales_inc.forecasting.report import FeatureImportance, write_report
+from tamales_inc.forecasting.selection import (
+    COMBINATIONS,
+    SelectionReport,
+    add_combinations,
+    candidates_of,
+    choose_members,
+    known_at,
+    selection_report,
+)
+from tamales_inc.forecasting.selection import choose_champion as select_champion
 from tamales_inc.forecasting.tables import (
     BACKTEST_METRICS,
     BACKTEST_PREDICTIONS,
@@ -95,19 +115,44 @@ class Choice(NamedTuple):
 
 
 @dataclass(frozen=True)
-class Champion:
-    """The chosen model refitted on every month, its version, intervals and forecasts."""
+class Candidate:
+    """One candidate refitted on every month, its version, intervals and their coverage."""
 
-    choice: Choice
+    name: str
     model: Forecaster
     version: str
     quantiles: pl.DataFrame
     coverage: pl.DataFrame
+
+
+@dataclass(frozen=True)
+class Champion:
+    """The chosen candidate, why, how the choice scores honestly, and its forecasts."""
+
+    choice: Choice
+    candidate: Candidate
+    selection: SelectionReport
     forecasts: pl.DataFrame
 
     @property
     def name(self) -> str:
         return self.choice.name
+
+    @property
+    def model(self) -> Forecaster:
+        return self.candidate.model
+
+    @property
+    def version(self) -> str:
+        return self.candidate.version
+
+    @property
+    def quantiles(self) -> pl.DataFrame:
+        return self.candidate.quantiles
+
+    @property
+    def coverage(self) -> pl.DataFrame:
+        return self.candidate.coverage
 
 
 @dataclass(frozen=True)
@@ -116,6 +161,7 @@ class Outcome:
 
     snapshot: FeatureSnapshot
     backtest: BacktestResult
+    candidates: dict[str, Candidate]
     champion: Champion
 
 
@@ -129,10 +175,13 @@ class TrainingResult:
     is_promoted: bool
     champion_wape: float
     seasonal_naive_wape: float
+    honest_wape: float
+    honest_seasonal_naive_wape: float
     metrics: pl.DataFrame
     coverage: pl.DataFrame
     forecasts: pl.DataFrame
     model_dir: Path
+    candidate_versions: dict[str, str]
     report_dir: Path | None
     n_feature_rows: int
     n_models: int
@@ -145,10 +194,12 @@ class TrainingResult:
             self.coverage.filter(pl.col("horizon") == 0).select("level", "coverage").iter_rows()
         )
         return (
-            f"{self.n_feature_rows} rows in, {self.n_models} models x {len(self.origins)} "
+            f"{self.n_feature_rows} rows in, {self.n_models} candidates x {len(self.origins)} "
             f"origins, champion {self.champion} WAPE {self.champion_wape:.4f} vs seasonal naive "
-            f"{self.seasonal_naive_wape:.4f}, "
+            f"{self.seasonal_naive_wape:.4f} (chosen out of sample: {self.honest_wape:.4f} vs "
+            f"{self.honest_seasonal_naive_wape:.4f}), "
             f"{'promoted' if self.is_promoted else 'not promoted'} {self.model_version}, "
+            f"{len(self.candidate_versions)} versions registered, "
             f"{self.forecasts.height} forecast rows, interval coverage "
             f"80%={cov.get(0.8, float('nan')):.2f} 95%={cov.get(0.95, float('nan')):.2f}, "
             f"{self.seconds['train_and_backtest']:.1f} s train+backtest, "
@@ -164,27 +215,38 @@ def run_training(
     n_origins: int = DEFAULT_ORIGINS,
     report: bool = True,
 ) -> TrainingResult:
-    """Backtest, pick and register the champion, forecast, publish `ml.*`, write the report."""
+    """Backtest every candidate, pick the champion, register every candidate, forecast, publish
+    `ml.*`, promote, write the report."""
+    prepare_statsforecast_import(settings.cache_dir)
     run = TrainingRun(settings, seed=seed, horizons=tuple(horizons), n_origins=n_origins)
     snapshot = read_mart(run)
-    models = {model.name: model for model in default_models(horizons=run.horizons, seed=seed)}
+    models = {
+        model.name: model
+        for model in default_models(horizons=run.horizons, seed=seed, n_jobs=settings.train_jobs)
+    }
     backtest = backtest_models(run, models, snapshot.features)
-    choice = choose_champion(backtest.metrics)
+    choice, selection = choose_champion(backtest)
     log.info("champion %s: %s", choice.name, choice.reason)
-    model = fit_final(run, models[choice.name], snapshot.features)
-    quantiles, coverage = calibrate_intervals(backtest.predictions, choice.name)
-    version = new_version(settings, run.trained_at, choice.name)
-    forecasts = make_forecasts(
-        model, snapshot.features, quantiles, horizons=run.horizons, model_version=version
+    candidates = fit_candidates(run, models, backtest, snapshot.features)
+    champion = Champion(
+        choice,
+        candidates[choice.name],
+        selection,
+        make_forecasts(
+            candidates[choice.name].model,
+            snapshot.features,
+            candidates[choice.name].quantiles,
+            horizons=run.horizons,
+            model_version=candidates[choice.name].version,
+        ),
     )
-    champion = Champion(choice, model, version, quantiles, coverage, forecasts)
-    outcome = Outcome(snapshot, backtest, champion)
-    model_dir = register(run, outcome)
-    publish_ml_tables(run, outcome, model_dir)
+    outcome = Outcome(snapshot, backtest, candidates, champion)
+    model_dirs = register(run, outcome)
+    publish_ml_tables(run, outcome, list(model_dirs.values()))
     if choice.is_promoted:
-        promote(settings, version)
+        promote(settings, champion.version)
     report_dir = write_run_report(run, outcome, models) if report else None
-    return _result(run, outcome, model_dir, report_dir, n_models=len(models))
+    return _result(run, outcome, model_dirs, report_dir)
 
 
 def read_mart(run: TrainingRun) -> FeatureSnapshot:
@@ -209,62 +271,136 @@ def read_mart(run: TrainingRun) -> FeatureSnapshot:
 def backtest_models(
     run: TrainingRun, models: dict[str, Forecaster], features: pl.DataFrame
 ) -> BacktestResult:
-    """Backtest every model on the same rolling origins."""
+    """Backtest every model on the same rolling origins, then add the combinations (members
+    and weights chosen at each origin on what is known there)."""
     factories = {name: model.clone for name, model in models.items()}
     with run.timed("backtest"):
         try:
-            return run_backtest(factories, features, horizons=run.horizons, n_origins=run.n_origins)
+            base = run_backtest(factories, features, horizons=run.horizons, n_origins=run.n_origins)
         except ValueError as exc:
             raise TrainingError(f"backtest failed: {exc}") from exc
+        predictions, metrics, choices = add_combinations(
+            base.predictions, base.origins, COMBINATIONS
+        )
+    return BacktestResult(predictions, metrics, base.origins, base.seconds, choices)
 
 
-def choose_champion(metrics: pl.DataFrame) -> Choice:
-    """The champion: lowest overall WAPE; promoted only if it beats the seasonal naive
-    baseline."""
-    overall = metrics.filter((pl.col("scope") == "overall") & pl.col("wape").is_not_nan())
-    if overall.is_empty():
+def choose_champion(backtest: BacktestResult) -> tuple[Choice, SelectionReport]:
+    """The champion: the candidate with the lowest WAPE over the backtest (`selection`);
+    promoted only if it beats the seasonal naive baseline. Also the honest figure of that
+    rule (chosen on earlier origins, scored on later ones)."""
+    champion = select_champion(backtest.predictions)
+    if champion is None:
         raise TrainingError("no model produced a finite backtest WAPE")
-    best = overall.sort("wape", "model").row(0, named=True)
-    champion, wape = str(best["model"]), float(best["wape"])
-    baseline = overall_metric(metrics, BASELINE)
+    metrics = backtest.metrics
+    wape, baseline = overall_metric(metrics, champion), overall_metric(metrics, BASELINE)
+    selection = selection_report(backtest.predictions, backtest.origins, champion, BASELINE)
+    log.info(
+        "champion %s chosen on every origin: WAPE %.4f; the rule applied at origins %s on what "
+        "was known there: WAPE %.4f vs %s %.4f on the same months",
+        champion,
+        wape,
+        ", ".join(f"{o:%Y-%m}" for o in selection.honest_origins),
+        selection.honest_wape,
+        BASELINE,
+        selection.seasonal_naive_wape_same_months,
+    )
     if champion == BASELINE:
-        return Choice(champion, False, "the champion is the seasonal naive baseline itself")
-    if not wape < baseline:
-        return Choice(
+        choice = Choice(champion, False, "the champion is the seasonal naive baseline itself")
+    elif not wape < baseline:
+        choice = Choice(
             champion, False, f"WAPE {wape:.4f} does not beat seasonal naive {baseline:.4f}"
         )
-    return Choice(
-        champion, True, f"WAPE {wape:.4f} < seasonal naive {baseline:.4f} ({wape / baseline:.2f}x)"
-    )
+    else:
+        choice = Choice(
+            champion,
+            True,
+            f"WAPE {wape:.4f} < seasonal naive {baseline:.4f} ({wape / baseline:.2f}x)",
+        )
+    return choice, selection
 
 
-def fit_final(run: TrainingRun, model: Forecaster, features: pl.DataFrame) -> Forecaster:
-    """A fresh copy of the champion fitted on every month."""
+def fit_candidates(
+    run: TrainingRun,
+    models: dict[str, Forecaster],
+    backtest: BacktestResult,
+    features: pl.DataFrame,
+) -> dict[str, Candidate]:
+    """Every candidate refitted on every month (a combination reuses its members' fits, with
+    the members and weights chosen on every backtest forecast), its version and its
+    conformal intervals with their leave-one-origin-out coverage."""
+    fitted: dict[str, Forecaster] = {}
     with run.timed("final_fit"):
-        return model.clone().fit(features)
+        for name, model in models.items():
+            fitted[name] = model.clone().fit(features)
+        pool = candidates_of(backtest.predictions.filter(pl.col("model").is_in(list(models))))
+        for spec in COMBINATIONS:
+            chosen = choose_members(spec, known_at(backtest.predictions, None), pool)
+            fitted[spec.label] = CombinationForecaster.from_fitted(
+                fitted,
+                label=spec.label,
+                members=chosen.members,
+                weights=chosen.weights,
+                method=spec.method,
+                horizons=run.horizons,
+            )
+    candidates = {}
+    for name, model in fitted.items():
+        quantiles, coverage = calibrate_intervals(backtest.predictions, name)
+        version = new_version(run.settings, run.trained_at, name)
+        candidates[name] = Candidate(name, model, version, quantiles, coverage)
+    return candidates
 
 
-def calibrate_intervals(
-    predictions: pl.DataFrame, champion: str
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The champion's conformal half-widths and their leave-one-origin-out coverage."""
-    residuals = predictions.filter(pl.col("model") == champion)
+def calibrate_intervals(predictions: pl.DataFrame, model: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A model's conformal half-widths and their leave-one-origin-out coverage."""
+    residuals = predictions.filter(pl.col("model") == model)
     return conformal_quantiles(residuals, LEVELS), interval_coverage(residuals, LEVELS)
 
 
-def register(run: TrainingRun, outcome: Outcome) -> Path:
-    """Write the champion, its interval half-widths and metadata to `models/<version>/`."""
-    champion = outcome.champion
-    return save_version(
-        run.settings,
-        champion.version,
-        champion.model,
-        champion.quantiles,
-        model_metadata(run, outcome),
-    )
+def register(run: TrainingRun, outcome: Outcome) -> dict[str, Path]:
+    """Write every candidate (model, interval half-widths, metadata) to `models/<version>/`
+    and the run's record (`models/runs/<run_id>.json`, which names them all)."""
+    dirs: dict[str, Path] = {}
+    try:
+        for name, candidate in outcome.candidates.items():
+            dirs[name] = save_version(
+                run.settings,
+                candidate.version,
+                candidate.model,
+                candidate.quantiles,
+                model_metadata(run, outcome, candidate),
+            )
+        save_run_record(run.settings, run.run_id, run_record(run, outcome))
+    except BaseException:
+        for path in dirs.values():
+            remove_path(path)
+        raise
+    return dirs
 
 
-def model_metadata(run: TrainingRun, outcome: Outcome) -> dict[str, Any]:
+def run_record(run: TrainingRun, outcome: Outcome) -> dict[str, Any]:
+    """The run's record: its identity, the data it read, every candidate's version, the
+    champion, whether it was promoted and the selection figures."""
+    snapshot, champion = outcome.snapshot, outcome.champion
+    return {
+        "run_id": run.run_id,
+        "trained_at": run.trained_at.isoformat() + "Z",
+        "training_data_version": snapshot.data_version,
+        "warehouse_sha256": snapshot.warehouse_sha256,
+        "seed": run.seed,
+        "horizons": list(run.horizons),
+        "backtest_origins": [str(o) for o in outcome.backtest.origins],
+        "candidates": {name: c.version for name, c in outcome.candidates.items()},
+        "champion": champion.name,
+        "champion_version": champion.version,
+        "is_promoted": champion.choice.is_promoted,
+        "promotion_reason": champion.choice.reason,
+        "selection": champion.selection.as_dict(),
+    }
+
+
+def model_metadata(run: TrainingRun, outcome: Outcome, candidate: Candidate) -> dict[str, Any]:
     """`metadata.json`: what the model is, what it was trained on, how it scored."""
     snapshot, backtest, champion = outcome.snapshot, outcome.backtest, outcome.champion
     metrics = backtest.metrics
@@ -277,12 +413,15 @@ def model_metadata(run: TrainingRun, outcome: Outcome) -> dict[str, Any]:
         for row in metrics.filter(pl.col("scope") == "horizon").iter_rows(named=True)
     ]
     features = snapshot.features
+    model = candidate.model
+    is_champion = candidate.name == champion.name
     return {
-        "version": champion.version,
+        "version": candidate.version,
         "run_id": run.run_id,
-        "model_name": champion.name,
-        "params": champion.model.params,
-        "feature_names": list(champion.model.feature_names),
+        "model_name": candidate.name,
+        "model_kind": type(model).name,
+        "params": model.params,
+        "feature_names": list(model.feature_names),
         "horizons": list(run.horizons),
         "training_data_version": snapshot.data_version,
         "warehouse_sha256": snapshot.warehouse_sha256,
@@ -293,54 +432,69 @@ def model_metadata(run: TrainingRun, outcome: Outcome) -> dict[str, Any]:
         "seed": run.seed,
         "backtest_origins": [str(o) for o in backtest.origins],
         "metrics": {
-            "overall": overall.get(champion.name, {}),
+            "overall": overall.get(candidate.name, {}),
             "by_model": overall,
             "by_horizon": by_horizon,
             "seasonal_naive_wape": overall_metric(metrics, BASELINE),
         },
+        "combination_choices": backtest.combinations.get(candidate.name, []),
+        "series_methods": model.method_counts() if isinstance(model, StatisticalForecaster) else {},
         "interval_method": INTERVAL_METHOD,
-        "interval_coverage": champion.coverage.to_dicts(),
+        "interval_coverage": candidate.coverage.to_dicts(),
         # the registered model's own importance; empty for models that learn no weights
-        "feature_importance": champion.model.feature_importance(),
-        "is_promoted": champion.choice.is_promoted,
-        "promotion_reason": champion.choice.reason,
-        "seconds": {"backtest": run.seconds["backtest"], "final_fit": run.seconds["final_fit"]},
+        "feature_importance": model.feature_importance(),
+        "is_champion": is_champion,
+        "is_promoted": is_champion and champion.choice.is_promoted,
+        "promotion_reason": champion.choice.reason if is_champion else "not the champion",
+        "selection": champion.selection.as_dict(),
+        "seconds": {
+            "backtest": run.seconds["backtest"],
+            "final_fit": run.seconds["final_fit"],
+            "model_backtest": backtest.seconds.get(candidate.name),
+        },
     }
 
 
 def ml_table_rows(run: TrainingRun, outcome: Outcome) -> dict[Table, pl.DataFrame]:
-    """The run's rows of every `ml` table."""
+    """The run's rows of every `ml` table (one `model_runs` and coverage block per candidate)."""
     snapshot, backtest, champion = outcome.snapshot, outcome.backtest, outcome.champion
     metrics = backtest.metrics
-    run_row = {
-        "run_id": run.run_id,
-        "model_version": champion.version,
-        "trained_at": run.trained_at,
-        "model_name": champion.name,
-        "params": json.dumps(champion.model.params, sort_keys=True),
-        "training_data_version": snapshot.data_version,
-        "warehouse_sha256": snapshot.warehouse_sha256,
-        "wape": overall_metric(metrics, champion.name),
-        "mase": overall_metric(metrics, champion.name, "mase"),
-        "seasonal_naive_wape": overall_metric(metrics, BASELINE),
-        "is_champion": True,
-        "is_promoted": champion.choice.is_promoted,
-    }
-    coverage = champion.coverage.with_columns(
-        pl.lit(champion.version).alias("model_version"), pl.lit(champion.name).alias("model_name")
-    )
+    run_rows, coverage = [], []
+    for name, candidate in outcome.candidates.items():
+        is_champion = name == champion.name
+        run_rows.append(
+            {
+                "run_id": run.run_id,
+                "model_version": candidate.version,
+                "trained_at": run.trained_at,
+                "model_name": name,
+                "params": json.dumps(candidate.model.params, sort_keys=True),
+                "training_data_version": snapshot.data_version,
+                "warehouse_sha256": snapshot.warehouse_sha256,
+                "wape": overall_metric(metrics, name),
+                "mase": overall_metric(metrics, name, "mase"),
+                "seasonal_naive_wape": overall_metric(metrics, BASELINE),
+                "is_champion": is_champion,
+                "is_promoted": is_champion and champion.choice.is_promoted,
+            }
+        )
+        coverage.append(
+            candidate.coverage.with_columns(
+                pl.lit(candidate.version).alias("model_version"), pl.lit(name).alias("model_name")
+            )
+        )
     return {
         BACKTEST_PREDICTIONS: backtest.predictions,
         BACKTEST_METRICS: metrics,
         FORECASTS: champion.forecasts,
-        INTERVAL_COVERAGE: coverage,
-        MODEL_RUNS: pl.DataFrame([run_row]),
+        INTERVAL_COVERAGE: pl.concat(coverage),
+        MODEL_RUNS: pl.DataFrame(run_rows, schema=MODEL_RUNS.schema),
     }
 
 
-def publish_ml_tables(run: TrainingRun, outcome: Outcome, model_dir: Path) -> None:
+def publish_ml_tables(run: TrainingRun, outcome: Outcome, model_dirs: list[Path]) -> None:
     """Write the run's `ml` tables into a copy of the published warehouse and publish it, if
-    that warehouse is still the one trained on; on failure the registered version goes too."""
+    that warehouse is still the one trained on; on failure the registered versions go too."""
     rows = ml_table_rows(run, outcome)
     settings, trained_on = run.settings, outcome.snapshot.warehouse_sha256
     try:
@@ -360,7 +514,9 @@ def publish_ml_tables(run: TrainingRun, outcome: Outcome, model_dir: Path) -> No
             finally:
                 con.close()
     except BaseException:
-        remove_path(model_dir)
+        for path in model_dirs:
+            remove_path(path)
+        remove_path(run_record_path(settings, run.run_id))
         raise
 
 
@@ -412,7 +568,7 @@ def report_importance(
 
 
 def _result(
-    run: TrainingRun, outcome: Outcome, model_dir: Path, report_dir: Path | None, n_models: int
+    run: TrainingRun, outcome: Outcome, model_dirs: dict[str, Path], report_dir: Path | None
 ) -> TrainingResult:
     backtest, champion = outcome.backtest, outcome.champion
     seconds = {
@@ -428,13 +584,16 @@ def _result(
         is_promoted=champion.choice.is_promoted,
         champion_wape=overall_metric(backtest.metrics, champion.name),
         seasonal_naive_wape=overall_metric(backtest.metrics, BASELINE),
+        honest_wape=champion.selection.honest_wape,
+        honest_seasonal_naive_wape=champion.selection.seasonal_naive_wape_same_months,
         metrics=backtest.metrics,
         coverage=champion.coverage,
         forecasts=champion.forecasts,
-        model_dir=model_dir,
+        model_dir=model_dirs[champion.name],
+        candidate_versions={name: c.version for name, c in outcome.candidates.items()},
         report_dir=report_dir,
         n_feature_rows=outcome.snapshot.features.height,
-        n_models=n_models,
+        n_models=len(outcome.candidates),
         origins=backtest.origins,
         seconds=seconds,
     )

@@ -509,3 +509,43 @@ def test_upload_needs_a_target(tmp_path: Path) -> None:
         upload(tmp_path, blob_url="http://127.0.0.1:1/acct/c?sig=x", container="c")
     with pytest.raises(FileNotFoundError, match="missing"):
         upload(tmp_path / "missing", container="c", connection_string="x")
+
+
+# -- more series (`--series N`) -------------------------------------------------------------------
+
+
+def test_more_series_add_erp_products_and_keep_the_default_bytes(
+    container: Path, tmp_path: Path
+) -> None:
+    from ingest.sample.extra import DEFAULT_SERIES
+
+    bigger = tmp_path / "bigger"
+    generate(bigger, scale=1, seed=42, series=DEFAULT_SERIES + 6)
+    default_blobs, bigger_blobs = blobs(container), blobs(bigger)
+    assert set(default_blobs) == set(bigger_blobs)
+    for name, path in default_blobs.items():
+        before, after = path.read_bytes(), bigger_blobs[name].read_bytes()
+        if "/csv/" in name:  # the default lines come first, unchanged
+            assert after.startswith(before) and len(after) > len(before), name
+        else:
+            assert after == before, name
+    for version in DEFAULT_VERSIONS:
+        lines = own_lines(bigger, version)
+        extra = lines.filter(pl.col("product_code").str.starts_with("X"))
+        keys = extra.select("product_code", "zone").unique()
+        assert keys.height == 6  # one product in four zones, one in two
+        assert sorted(extra["product_code"].unique().to_list()) == ["X000001", "X000002"]
+        last = f"{version[:4]}-{version[4:6]}"
+        months = extra.select(pl.format("{}-{}", "year", "month")).to_series().unique()
+        assert months.len() > 12 and last[:4] in {m[:4] for m in months}
+        assert (extra.group_by("product_code", "zone", "year", "month").agg(
+            pl.col("sales").sum()
+        )["sales"] > 0).all()  # fmt: skip
+    with pytest.raises(ValueError, match="series"):
+        generate(tmp_path / "few", series=DEFAULT_SERIES - 1)
+
+
+def test_cli_series_option(tmp_path: Path) -> None:
+    assert main(["--out", str(tmp_path / "c"), "--series", "40", "-q"]) == 0
+    lines = own_lines(tmp_path / "c", DEFAULT_VERSIONS[-1])
+    assert lines.filter(pl.col("product_code").str.starts_with("X"))["product_code"].n_unique() == 3

@@ -7,11 +7,13 @@ from datetime import date
 import polars as pl
 import pytest
 
+from tamales_inc.forecasting.backtest import BacktestResult
 from tamales_inc.forecasting.intervals import (
     apply_intervals,
     conformal_quantiles,
     interval_coverage,
 )
+from tamales_inc.forecasting.metrics import score
 from tamales_inc.forecasting.train import choose_champion
 
 
@@ -62,24 +64,32 @@ def test_interval_coverage_leaves_one_origin_out() -> None:
     assert overall["coverage"] == pytest.approx(1.0)
 
 
-def _metrics(wapes: dict[str, float]) -> pl.DataFrame:
-    return pl.DataFrame(
+def _backtest(wapes: dict[str, float]) -> BacktestResult:
+    """A backtest where each model's only forecast misses an actual of 1 by its WAPE."""
+    origins = [date(2020, m, 1) for m in (1, 2)]
+    predictions = pl.DataFrame(
         {
-            "model": list(wapes),
-            "scope": ["overall"] * len(wapes),
-            "scope_value": ["all"] * len(wapes),
-            "wape": list(wapes.values()),
+            "model": [m for m in wapes for _ in origins],
+            "origin_month": origins * len(wapes),
+            "sales_month": [date(2020, 3, 1)] * 2 * len(wapes),
+            "series_id": ["s"] * 2 * len(wapes),
+            "product_id": ["p"] * 2 * len(wapes),
+            "horizon": [1] * 2 * len(wapes),
+            "y_true": [1.0] * 2 * len(wapes),
+            "y_pred": [1.0 + w for w in wapes.values() for _ in origins],
+            "mase_scale": [1.0] * 2 * len(wapes),
         }
     )
+    return BacktestResult(predictions, score(predictions), origins)
 
 
 def test_champion_is_lowest_wape_and_promoted_only_if_it_beats_seasonal_naive() -> None:
-    champion, promoted, _ = choose_champion(
-        _metrics({"naive": 0.3, "seasonal_naive": 0.25, "xgboost": 0.2})
+    (champion, promoted, _), _ = choose_champion(
+        _backtest({"naive": 0.3, "seasonal_naive": 0.25, "xgboost": 0.2})
     )
     assert (champion, promoted) == ("xgboost", True)
-    champion, promoted, reason = choose_champion(
-        _metrics({"naive": 0.3, "seasonal_naive": 0.2, "xgboost": 0.25})
+    (champion, promoted, reason), _ = choose_champion(
+        _backtest({"naive": 0.3, "seasonal_naive": 0.2, "xgboost": 0.25})
     )
     assert (champion, promoted) == ("seasonal_naive", False)
     assert "seasonal naive" in reason

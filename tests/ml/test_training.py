@@ -16,8 +16,9 @@ from tamales_inc.forecasting.data import read_features
 from tamales_inc.forecasting.forecast import active_origins
 from tamales_inc.forecasting.models import SeasonalYoYForecaster, default_models
 from tamales_inc.forecasting.registry import current_version, load_current, load_version
+from tamales_inc.forecasting.selection import COMBINATIONS
 from tamales_inc.forecasting.tables import TABLES
-from tamales_inc.forecasting.train import Champion, Choice, report_importance
+from tamales_inc.forecasting.train import Candidate, Champion, Choice, report_importance
 from tests.conftest import REPO_ROOT, query_warehouse, settings_for
 
 CONTRACT_COLUMNS = {
@@ -54,7 +55,12 @@ def test_ml_tables_follow_the_contract(trained_settings: Settings) -> None:
         "seasonal_naive",
         "seasonal_yoy",
         "exercise_base",
+        "auto_ets",
+        "auto_theta",
+        "auto_arima",
+        "auto_ces",
         "xgboost",
+        *(spec.label for spec in COMBINATIONS),
     }
     scopes = query_warehouse(trained_settings, "select distinct scope from ml.backtest_metrics")
     assert set(scopes["scope"]) == {"overall", "product", "horizon"}
@@ -73,10 +79,11 @@ def test_backtest_uses_six_origins_and_three_horizons_with_no_future(
     assert bt["y_true"].null_count() == 0 and bt["y_pred"].null_count() == 0
 
 
+CHAMPION_RUN = "select * from ml.model_runs where is_champion order by trained_at"
+
+
 def test_champion_beats_seasonal_naive_and_is_promoted(trained_settings: Settings) -> None:
-    run = query_warehouse(trained_settings, "select * from ml.model_runs order by trained_at").row(
-        -1, named=True
-    )
+    run = query_warehouse(trained_settings, CHAMPION_RUN).row(-1, named=True)
     metrics = query_warehouse(
         trained_settings,
         "select model, wape from ml.backtest_metrics where scope = 'overall' order by wape",
@@ -106,7 +113,7 @@ def test_registry_metadata_and_round_trip(trained_settings: Settings) -> None:
     assert meta["feature_importance"] == {}  # the registered baseline learns no importance
     assert loaded.training_data_version == "20200901"
     assert loaded.metrics["overall"]["wape"] == pytest.approx(
-        query_warehouse(trained_settings, "select wape from ml.model_runs")["wape"][-1]
+        query_warehouse(trained_settings, CHAMPION_RUN)["wape"][-1]
     )
     assert len(meta["warehouse_sha256"]) == 64
 
@@ -150,7 +157,11 @@ def test_forecasts_cover_every_active_series_and_intervals_contain_the_point(
 
 
 def test_interval_coverage_is_reported(trained_settings: Settings) -> None:
-    cov = query_warehouse(trained_settings, "select * from ml.interval_coverage where horizon = 0")
+    cov = query_warehouse(
+        trained_settings,
+        "select c.* from ml.interval_coverage c join ml.model_runs r using (model_version) "
+        "where c.horizon = 0 and r.is_champion",
+    )
     assert sorted(cov["level"].to_list()) == [0.8, 0.95]
     assert cov["n"].min() > 100
     assert ((cov["coverage"] > 0.5) & (cov["coverage"] <= 1.0)).all()
@@ -177,7 +188,8 @@ def test_importance_chart_is_the_champions_own_or_a_labelled_diagnostic(
 
     def champion_of(name: str) -> Champion:
         fitted = models[name].clone().fit(features)
-        return Champion(Choice(name, True, "test"), fitted, "v1", empty, empty, empty)
+        candidate = Candidate(name, fitted, "v1", empty, empty)
+        return Champion(Choice(name, True, "test"), candidate, None, empty)  # type: ignore[arg-type]
 
     xgboost = champion_of("xgboost")
     own = report_importance(xgboost, models, features)
@@ -210,14 +222,15 @@ def test_second_run_appends_to_model_runs_and_gives_the_same_metrics(
 
     before = query_warehouse(trained_settings, "select * from ml.backtest_metrics order by all")
     result = run_training(home_copy, report=False)
-    runs = query_warehouse(home_copy, "select * from ml.model_runs order by trained_at")
+    runs = query_warehouse(home_copy, CHAMPION_RUN)
     assert runs.height == 2
     assert runs["run_id"].n_unique() == 2
     assert runs["wape"][0] == runs["wape"][1]  # same seed, same data: same metrics
     after = query_warehouse(home_copy, "select * from ml.backtest_metrics order by all")
     assert after.equals(before)
     assert current_version(home_copy) == result.model_version
-    assert len([p for p in home_copy.models_dir.iterdir() if p.is_dir()]) == 2
+    versions = [p for p in home_copy.models_dir.iterdir() if p.is_dir() and p.name != "runs"]
+    assert len(versions) == 2 * len(result.candidate_versions)
 
 
 def _train_cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -104,6 +104,12 @@ class Forecaster(ABC):
         self.history = sales_history(prepare(features))
         return self
 
+    def update(self, features: pl.DataFrame) -> Forecaster:
+        """This model on a longer history (`features` extends what `fit` saw): by default a
+        fresh fit; a family whose fits are costly may keep what it learned and take in only the
+        new months (the backtest moves from one origin to the next this way)."""
+        return self.clone().fit(features)
+
     def predict(
         self, features: pl.DataFrame, horizons: tuple[int, ...] | None = None
     ) -> pl.DataFrame:
@@ -143,7 +149,7 @@ class Forecaster(ABC):
     def save(self, path: Path) -> None:
         """Write the model to the artifact directory `path` (created if needed)."""
         path.mkdir(parents=True, exist_ok=True)
-        body = {"kind": self.name, "params": self.params, **self._state()}
+        body = {"kind": type(self).name, "params": self.params, **self._state()}
         (path / MODEL_FILE).write_text(json.dumps(body, indent=2, sort_keys=True), "utf-8")
         self.history.write_parquet(path / HISTORY_FILE)
 
