@@ -3,6 +3,7 @@ limit, the CORS policy and the rate limit follow the settings."""
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from tamales_inc.core.settings import Settings
 from tamales_sales_service.__main__ import main
 from tamales_sales_service.app import create_app
 from tamales_sales_service.rate_limit import TokenBuckets
+from tamales_sales_service.request_policy import reject_repeated_parameters
 from tests.conftest import settings_for
 
 PREDICTION = {
@@ -266,3 +268,8 @@ def test_limits_apply_to_an_app_built_from_settings(tmp_path: Path) -> None:
         response = client.get("/zones")
         assert response.status_code == 429
         assert int(response.headers["retry-after"]) == 1800
+
+
+def test_the_parameter_check_runs_on_the_event_loop() -> None:
+    """Litestar runs a sync before_request hook in a worker thread: a hop on every request."""
+    assert inspect.iscoroutinefunction(reject_repeated_parameters)
