@@ -106,7 +106,7 @@ def _validation(_: Request, exc: ValidationException) -> Response[ErrorBody]:
 def _http(request: Request, exc: HTTPException) -> Response[ErrorBody]:
     """Litestar's own errors (404 route, 405 with its `Allow` header, 413, ...), same body shape."""
     detail = str(exc.detail)
-    if exc.status_code == 413:
+    if exc.status_code == 413:  # raised while reading the body, so within a route
         limit = request.route_handler.resolve_request_max_body_size()
         detail = f"request body too large: this API reads at most {limit} bytes"
     return _error(exc.status_code, detail, exc.extra or None, dict(exc.headers or {}))

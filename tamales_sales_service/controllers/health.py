@@ -29,7 +29,7 @@ class HealthController(Controller):
             "from another data version). Answers 503 only while no warehouse is served at all."
         ),
         sync_to_thread=False,
-        responses=responses(503),
+        responses=responses(400, 503),
     )
     def get_health(
         self, snapshot: CurrentSnapshot, model: CurrentModel, published: Published
