@@ -1,5 +1,6 @@
-"""What the service accepts from a request before a handler runs: the body's size and nesting,
-one value per query parameter, and which browser origins may call it (CORS)."""
+"""What the service accepts from a request before a handler runs: the body's nesting (its size is
+Litestar's `request_max_body_size`, set by `create_app`), one value per query parameter, and which
+browser origins may call it (CORS)."""
 
 from __future__ import annotations
 
