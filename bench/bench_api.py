@@ -6,8 +6,11 @@ The scale-1 sample is generated, landed, transformed and trained once under
 127.0.0.1 port, and a keep-alive load generator (`wrk` when installed, else a small asyncio
 client) drives each endpoint for `--seconds` at `--connections`. Next to it, in the same run,
 the queries behind each endpoint run in-process on `--threads` threads (a cursor per thread);
-the API/in-process ratio is the figure. Prints a Markdown table and writes it to
-`bench/results/api.md`.
+the API/in-process ratio is the figure. The server runs with the default settings (no rate
+limit, 64 KiB body limit), then with the result cache off, then with a rate limit too high to
+throttle (what the limiter costs). Prints a Markdown table, writes it to `bench/results/api.md`
+and into docs/benchmarks.md between the `<!-- api:start -->` and `<!-- api:end -->` markers
+(`--no-docs` to leave the page alone).
 
     uv run python bench/bench_api.py [--seconds 10] [--connections 32] [--threads 2] [--home DIR]
 """
@@ -33,6 +36,7 @@ from urllib.parse import urlencode
 import duckdb
 import httpx
 import msgspec
+import psutil
 
 # bench/measure.py: this script's folder is first on sys.path when run as `python bench/...`
 from measure import (
@@ -47,8 +51,10 @@ from measure import (
 
 sys.path.insert(0, str(REPO_ROOT))
 
+from tamales_inc.core.files import write_text_atomic  # noqa: E402
 from tamales_inc.core.months import parse_month  # noqa: E402
-from tamales_inc.core.settings import Settings  # noqa: E402
+from tamales_inc.core.settings import ENVIRONMENT, Settings  # noqa: E402
+from tamales_sales_service.controllers.sales import parse_group_by  # noqa: E402
 from tamales_sales_service.queries import (  # noqa: E402
     ForecastQuery,
     SalesQuery,
@@ -60,6 +66,11 @@ from tamales_sales_service.snapshot import connect_read_only, new_cursor  # noqa
 
 BENCH_HOME = BENCH_DIR / "api" / "scale-1"
 TARGET_RPS, TARGET_P99_MS, TARGET_RATIO = 2000.0, 30.0, 0.6
+DOCS_PATH = REPO_ROOT / "docs" / "benchmarks.md"
+DOCS_BEGIN, DOCS_END = "<!-- api:start -->", "<!-- api:end -->"
+SALES = "GET /sales (grouped)"
+# A rate limit no single client reaches here: the limiter's cost without its throttling.
+UNREACHED_RATE_LIMIT = "1000000/second"
 
 
 def _log(message: str) -> None:
@@ -119,7 +130,7 @@ def endpoints(con: duckdb.DuckDBPyConnection) -> list[Endpoint]:
             ),
             from_month=parse_month(p["from"]) if "from" in p else None,
             to_month=parse_month(p["to"]) if "to" in p else None,
-            group_by=p["group_by"],
+            group_by=parse_group_by(str(p["group_by"])),
             sort=p.get("sort", "key"),
             order=p.get("order", "asc"),
         )
@@ -158,7 +169,7 @@ def endpoints(con: duckdb.DuckDBPyConnection) -> list[Endpoint]:
             product,
         ),
         Endpoint(
-            "GET /sales (grouped)",
+            SALES,
             [f"/sales?{urlencode(p)}" for p in sales_params],
             "run_query(SalesQuery) + JSON encode",
             sales,
@@ -330,9 +341,61 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(settings: Settings, port: int, cache_size: int | None) -> subprocess.Popen[bytes]:
-    """`python -m tamales_sales_service` on 127.0.0.1:`port`, ready when this returns."""
-    env = {**os.environ, "TAMALES_HOME": str(settings.home)}
+@dataclass(frozen=True)
+class Row:
+    """One endpoint under load: how the server ran, the API's load, its in-process reference and
+    the server's CPU microseconds per request (steadier than req/s on a shared machine)."""
+
+    run: ServerRun
+    endpoint: Endpoint
+    api: Load
+    reference: Load
+    cpu_us: float
+
+
+@dataclass(frozen=True)
+class ServerRun:
+    """One way of running the server, and the endpoints measured that way."""
+
+    cache: str  # the table's "result cache" column
+    rate_limit: str  # the table's "rate limit" column
+    cache_size: int | None  # --cache-size (None: the default)
+    env: dict[str, str]  # API settings on top of the defaults
+    names: list[str] | None  # endpoints measured (None: all)
+
+
+SERVER_RUNS = [
+    # as `just serve` runs it by default (results cached per warehouse, no rate limit)
+    ServerRun("on (default)", "off (default)", None, {}, None),
+    # the endpoints that query DuckDB uncached: the HTTP overhead over raw DuckDB
+    ServerRun("off", "off (default)", 0, {}, [SALES, "GET /forecasts"]),
+    # the limiter on, at a rate never reached: what each request pays for it
+    ServerRun(
+        "on (default)",
+        f"on ({UNREACHED_RATE_LIMIT})",
+        None,
+        {"TAMALES_API_RATE_LIMIT": UNREACHED_RATE_LIMIT},
+        ["GET /health", SALES],
+    ),
+]
+
+
+def server_env(settings: Settings, api_env: dict[str, str]) -> dict[str, str]:
+    """This environment without the API's own settings (the defaults apply), plus `api_env`."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not (k.startswith("TAMALES_API_") and k in ENVIRONMENT)
+    }
+    return {**env, **api_env, "TAMALES_HOME": str(settings.home)}
+
+
+def start_server(
+    settings: Settings, port: int, cache_size: int | None, api_env: dict[str, str]
+) -> subprocess.Popen[bytes]:
+    """`python -m tamales_sales_service` on 127.0.0.1:`port` with the default API settings plus
+    `api_env`, ready when this returns."""
+    env = server_env(settings, api_env)
     cache = [] if cache_size is None else ["--cache-size", str(cache_size)]
     server = subprocess.Popen(
         [
@@ -362,9 +425,7 @@ def start_server(settings: Settings, port: int, cache_size: int | None) -> subpr
     raise SystemExit("bench-api: the server did not answer /health within 30 s")
 
 
-def table(
-    rows: list[tuple[str, Endpoint, Load, Load]], generator: str, args: argparse.Namespace
-) -> str:
+def table(rows: list[Row], generator: str, args: argparse.Namespace) -> str:
     head = (
         f"{args.seconds:g} s per endpoint at {args.connections} keep-alive connections "
         f"({generator}) "
@@ -375,10 +436,12 @@ def table(
     columns = [
         "endpoint",
         "result cache",
+        "rate limit",
         "API req/s",
         "p50 ms",
         "p99 ms",
         "errors",
+        "server CPU us/req",
         "in-process req/s",
         "in-process p50 ms",
         "API / in-process",
@@ -386,20 +449,120 @@ def table(
     ]
     cells = [
         [
-            f"`{e.name}`",
-            cache,
-            f"{api.rps:,.0f}",
-            f"{api.p50_ms:.2f}",
-            f"{api.p99_ms:.2f}",
-            api.errors,
-            f"{ref.rps:,.0f}",
-            f"{ref.p50_ms:.3f}",
-            f"{api.rps / ref.rps:.2f}",
-            e.reference,
+            f"`{r.endpoint.name}`",
+            r.run.cache,
+            r.run.rate_limit,
+            f"{r.api.rps:,.0f}",
+            f"{r.api.p50_ms:.2f}",
+            f"{r.api.p99_ms:.2f}",
+            r.api.errors,
+            f"{r.cpu_us:.0f}",
+            f"{r.reference.rps:,.0f}",
+            f"{r.reference.p50_ms:.3f}",
+            f"{r.api.rps / r.reference.rps:.2f}",
+            r.endpoint.reference,
         ]
-        for cache, e, api, ref in rows
+        for r in rows
     ]
-    return head + markdown_table(columns, "llrrrrrrrl", cells)
+    return head + markdown_table(columns, "lllrrrrrrrrl", cells)
+
+
+def check_every_url(base_url: str, targets: list[Endpoint]) -> None:
+    """Every URL of the mix must answer 200 before anything is timed."""
+    with httpx.Client(base_url=base_url) as client:
+        for endpoint in targets:
+            for path in endpoint.paths:
+                response = client.get(path)
+                if response.status_code != 200:
+                    raise SystemExit(f"bench-api: {path} -> {response.status_code} {response.text}")
+
+
+def load_endpoint(
+    generator: str,
+    server: subprocess.Popen[bytes],
+    port: int,
+    endpoint: Endpoint,
+    args: argparse.Namespace,
+) -> tuple[Load, float]:
+    """Drive one endpoint's URLs for `args.seconds` with the chosen load generator: the load and
+    the server's CPU microseconds per request over the timed run."""
+    base_url = f"http://127.0.0.1:{port}"
+    if generator == "wrk":
+        run_wrk(base_url, endpoint.paths, 1, args.connections)  # warm-up
+    process = psutil.Process(server.pid)
+    before = process.cpu_times()
+    if generator == "wrk":
+        load = run_wrk(base_url, endpoint.paths, args.seconds, args.connections)
+    else:
+        load = asyncio.run(
+            _asyncio_load("127.0.0.1", port, endpoint.paths, args.seconds, args.connections)
+        )
+    after = process.cpu_times()
+    cpu = (after.user - before.user) + (after.system - before.system)
+    return load, cpu / max(load.requests, 1) * 1e6
+
+
+def measure_api(
+    settings: Settings,
+    targets: list[Endpoint],
+    references: dict[str, Load],
+    generator: str,
+    args: argparse.Namespace,
+) -> list[Row]:
+    """Each server run of SERVER_RUNS, each of its endpoints under load, next to in-process."""
+    rows: list[Row] = []
+    for run in SERVER_RUNS:
+        port = free_port()
+        server = start_server(settings, port, run.cache_size, run.env)
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            check_every_url(base_url, targets)
+            for endpoint in targets:
+                if run.names is not None and endpoint.name not in run.names:
+                    continue
+                api, cpu_us = load_endpoint(generator, server, port, endpoint, args)
+                ref = references[endpoint.name]
+                _log(
+                    f"{endpoint.name} (cache {run.cache}, rate limit {run.rate_limit}): "
+                    f"API {api.rps:,.0f} req/s p50 {api.p50_ms:.2f} ms p99 {api.p99_ms:.2f} ms "
+                    f"errors {api.errors}, server CPU {cpu_us:.0f} us/req; "
+                    f"in-process {ref.rps:,.0f} req/s"
+                )
+                rows.append(Row(run, endpoint, api, ref, cpu_us))
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    return rows
+
+
+def verdict(rows: list[Row]) -> str:
+    """The targets line: /sales as served by default against the targets."""
+    sales = next(r for r in rows if r.endpoint.name == SALES and r.run is SERVER_RUNS[0])
+    sales_api = sales.api
+    ratio = sales_api.rps / sales.reference.rps
+    errors = sum(r.api.errors for r in rows)
+    met = (
+        sales_api.rps >= TARGET_RPS
+        and sales_api.p99_ms < TARGET_P99_MS
+        and ratio >= TARGET_RATIO
+        and errors == 0
+    )
+    return (
+        f"Targets (`/sales` >= {TARGET_RPS:,.0f} req/s, p99 < {TARGET_P99_MS:.0f} ms, >= "
+        f"{TARGET_RATIO} of in-process, 0 errors) as served by default: "
+        f"{'met' if met else 'MISSED'} ({sales_api.rps:,.0f} req/s, p99 "
+        f"{sales_api.p99_ms:.1f} ms, {ratio:.2f} of in-process, {errors} errors in the run)."
+    )
+
+
+def write_docs_section(path: Path, text: str) -> None:
+    """Replace what lies between the API markers of `path` with `text`."""
+    doc = path.read_text(encoding="utf-8")
+    start, end = doc.find(DOCS_BEGIN), doc.find(DOCS_END)
+    if start < 0 or end < start:
+        raise SystemExit(f"bench-api: {path} lacks the markers {DOCS_BEGIN} ... {DOCS_END}")
+    head = doc[: start + len(DOCS_BEGIN)]
+    write_text_atomic(path, f"{head}\n\n{text.strip()}\n\n{doc[end:]}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -410,6 +573,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--generator", choices=["auto", "wrk", "asyncio"], default="auto")
     parser.add_argument("--home", type=Path, help="an existing trained TAMALES_HOME to serve")
+    parser.add_argument(
+        "--no-docs", action="store_true", help=f"do not rewrite the API section of {DOCS_PATH.name}"
+    )
     args = parser.parse_args(argv)
     generator = args.generator
     if generator == "auto":
@@ -427,64 +593,14 @@ def main(argv: list[str] | None = None) -> int:
         e.name: run_in_process(e.name, con, e.in_process, args.in_process_seconds, args.threads)
         for e in targets
     }
-    rows: list[tuple[str, Endpoint, Load, Load]] = []
-    # the service as `just serve` runs it (results cached per warehouse), then with the cache off
-    # for the endpoints that query DuckDB, so the HTTP overhead over raw DuckDB shows too
-    for cache_label, cache_size, names in (
-        ("on (default)", None, [e.name for e in targets]),
-        ("off", 0, ["GET /sales (grouped)", "GET /forecasts"]),
-    ):
-        port = free_port()
-        server = start_server(settings, port, cache_size)
-        base_url = f"http://127.0.0.1:{port}"
-        try:
-            with httpx.Client(base_url=base_url) as client:  # every URL must work before timing
-                for endpoint in targets:
-                    for path in endpoint.paths:
-                        response = client.get(path)
-                        if response.status_code != 200:
-                            raise SystemExit(
-                                f"bench-api: {path} -> {response.status_code} {response.text}"
-                            )
-            for endpoint in (e for e in targets if e.name in names):
-                if generator == "wrk":
-                    run_wrk(base_url, endpoint.paths, 1, args.connections)  # warm-up
-                    api = run_wrk(base_url, endpoint.paths, args.seconds, args.connections)
-                else:
-                    api = asyncio.run(
-                        _asyncio_load(
-                            "127.0.0.1", port, endpoint.paths, args.seconds, args.connections
-                        )
-                    )
-                ref = references[endpoint.name]
-                _log(
-                    f"{endpoint.name} (cache {cache_label}): API {api.rps:,.0f} req/s "
-                    f"p50 {api.p50_ms:.2f} ms p99 {api.p99_ms:.2f} ms errors {api.errors}; "
-                    f"in-process {ref.rps:,.0f} req/s"
-                )
-                rows.append((cache_label, endpoint, api, ref))
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+    rows = measure_api(settings, targets, references, generator, args)
     footer = measured_on(", load generator and server included")
-    write_results("api", f"{table(rows, generator, args)}\n\n{footer}\n")
-    sales_api, sales_ref = next(
-        (a, r) for c, e, a, r in rows if e.name.startswith("GET /sales") and c != "off"
-    )
-    ratio = sales_api.rps / sales_ref.rps
-    errors = sum(a.errors for _, _, a, _ in rows)
-    met = (
-        sales_api.rps >= TARGET_RPS
-        and sales_api.p99_ms < TARGET_P99_MS
-        and ratio >= TARGET_RATIO
-        and errors == 0
-    )
-    _log(
-        f"/sales {sales_api.rps:,.0f} req/s (target >= {TARGET_RPS:,.0f}), p99 "
-        f"{sales_api.p99_ms:.1f} ms (< {TARGET_P99_MS:.0f}), {ratio:.2f} of in-process "
-        f"(>= {TARGET_RATIO}), errors {errors}: "
-        f"{'targets met' if met else 'TARGETS MISSED'}; {time.perf_counter() - started:.0f} s"
-    )
+    text = f"{table(rows, generator, args)}\n\n{verdict(rows)}\n{footer}\n"
+    write_results("api", text)
+    if not args.no_docs:
+        write_docs_section(DOCS_PATH, text)
+        _log(f"rewrote the API section of {DOCS_PATH.relative_to(REPO_ROOT)}")
+    _log(f"{verdict(rows)} {time.perf_counter() - started:.0f} s")
     return 0
 
 

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from litestar import Litestar
 from litestar.datastructures import State
+from litestar.middleware import DefineMiddleware
 
 from tamales_inc.core.settings import Settings
 from tamales_sales_service.controllers.features import FeatureController
@@ -23,6 +24,12 @@ from tamales_sales_service.controllers.zones import ZoneController
 from tamales_sales_service.dependencies import dependencies
 from tamales_sales_service.errors import EXCEPTION_HANDLERS
 from tamales_sales_service.openapi import openapi_config, static_router
+from tamales_sales_service.rate_limit import RateLimitMiddleware, TokenBuckets
+from tamales_sales_service.request_policy import (
+    BoundedJSONRequest,
+    cors_config,
+    reject_repeated_parameters,
+)
 from tamales_sales_service.served_model import PromotedModel
 from tamales_sales_service.warehouse import PublishedWarehouse
 from tamales_sales_service.watch import Reloader
@@ -47,7 +54,10 @@ def create_app(
     `poll_interval` seconds and moves to a newly published warehouse or model without a restart.
     Query results are kept in an LRU of `cache_size` entries per published warehouse (0: off);
     DuckDB queries run on at most `worker_threads` threads, each with its own cursor. Handlers
-    are given the current snapshot and model by injection (`dependencies.py`). The app leaves
+    are given the current snapshot and model by injection (`dependencies.py`). Requests pass the
+    request policy first (`request_policy.py`: body size `settings.api_max_body_bytes`, JSON
+    nesting, one value per parameter, CORS for `settings.api_cors_origins`) and, when
+    `settings.api_rate_limit` is set, the per-client rate limit (`rate_limit.py`). The app leaves
     logging to whoever runs it (`python -m tamales_sales_service` logs as `serve: ...`).
     """
     settings = settings or Settings.from_env()
@@ -75,6 +85,12 @@ def create_app(
             reloader.stop()
             warehouse.close()
 
+    middleware = []
+    if settings.api_rate_limit is not None:
+        requests, period = settings.api_rate_limit
+        buckets = TokenBuckets(requests, period)
+        middleware.append(DefineMiddleware(RateLimitMiddleware, buckets=buckets))
+
     return Litestar(
         route_handlers=[
             HealthController,
@@ -92,6 +108,11 @@ def create_app(
         dependencies=dependencies(warehouse, model),
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
+        request_class=BoundedJSONRequest,
+        request_max_body_size=settings.api_max_body_bytes,
+        before_request=reject_repeated_parameters,
+        cors_config=cors_config(settings),
+        middleware=middleware,
         openapi_config=openapi_config(API_VERSION),
         logging_config=None,
     )

@@ -1,9 +1,11 @@
 """What handlers are given by injection (Litestar `Provide`): the warehouse snapshot and the
-served model of the moment the request arrived.
+served model of the moment the request arrived, and the published warehouse they came from.
 
 A handler never reads the app's state: it names parameters `snapshot: CurrentSnapshot` and
 `model: CurrentModel`, and reads both from one consistent moment even if a publish swaps them
 mid-request. Asking for either while no warehouse is published answers 503 before the handler runs.
+`published: Published` (the watcher itself, for /health) says whether the file published now is
+the one being served.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from tamales_sales_service.warehouse import PublishedWarehouse
 # handler parameter types: provided objects, not request data, so Litestar does not validate them
 CurrentSnapshot = SkipValidation[Snapshot]
 CurrentModel = SkipValidation[ServedModel]
+Published = SkipValidation[PublishedWarehouse]
 
 
 def dependencies(warehouse: PublishedWarehouse, promoted: PromotedModel) -> dict[str, Provide]:
@@ -38,7 +41,12 @@ def dependencies(warehouse: PublishedWarehouse, promoted: PromotedModel) -> dict
         """The promoted model being served (it may hold no model yet)."""
         return promoted.served
 
+    def provide_published(model: CurrentModel) -> PublishedWarehouse:
+        """The published warehouse's watcher (provided after the snapshot and model)."""
+        return warehouse
+
     return {
         "snapshot": Provide(provide_snapshot, sync_to_thread=False),
         "model": Provide(provide_model, sync_to_thread=False),
+        "published": Provide(provide_published, sync_to_thread=False),
     }

@@ -1,7 +1,8 @@
 """Every SQL statement the service runs on the warehouse: the catalogs loaded per snapshot, the
-paged queries behind /sales, /features and /forecasts, and the lookups of /predictions and
-/models. Bound parameters only; the only identifiers formatted into SQL come from allowlists and
-the `ml` tables' declarations (`tamales_inc.forecasting.tables`)."""
+paged queries behind /sales, /features and /forecasts, and the lookups of /health, /predictions
+and /models. Bound parameters only; the only identifiers formatted into SQL come from allowlists
+and the `ml` tables' declarations (`tamales_inc.forecasting.tables`). Amounts of money leave
+SQL rounded to cents (`money`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ import polars as pl
 
 from tamales_inc.forecasting.tables import BACKTEST_METRICS, FORECASTS, MODEL_RUNS
 from tamales_sales_service.schemas import (
+    CENTS,
+    MONEY_FEATURES,
     BacktestMetric,
     FeatureRow,
     GroupBy,
@@ -45,9 +48,16 @@ def as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
+def money(expression: str) -> str:
+    """An amount of money as the API returns it: rounded to cents."""
+    return f"round({expression}, {CENTS})"
+
+
 def _column_sql(column: str) -> str:
-    """A column as the API returns it: months as `YYYY-MM` text."""
-    return "strftime(sales_month, '%Y-%m')" if column == "sales_month" else column
+    """A column as the API returns it: months as `YYYY-MM` text, amounts rounded to cents."""
+    if column == "sales_month":
+        return "strftime(sales_month, '%Y-%m')"
+    return money(column) if column in MONEY_FEATURES else column
 
 
 @dataclass(frozen=True)
@@ -113,7 +123,7 @@ class SalesQuery(PagedQuery):
     series: SeriesFilter
     from_month: date | None = None
     to_month: date | None = None
-    group_by: GroupBy | None = None
+    group_by: tuple[GroupBy, ...] = ()
     sort: SortKey = "key"
     order: SortOrder = "asc"
     limit: int = 100
@@ -128,19 +138,20 @@ class SalesQuery(PagedQuery):
             clauses.append("sales_month <= ?")
             params.append(self.to_month)
         direction = "desc" if self.order == "desc" else "asc"
-        if self.group_by is None:
-            keys = NATURAL_ORDER
+        if not self.group_by:
+            keys: tuple[str, ...] = NATURAL_ORDER
             sales = "sales"
-            measures = f"{sales}, n_sales_lines, n_return_lines, 1, is_zero_filled"
+            measures = f"{money(sales)}, n_sales_lines, n_return_lines, 1, is_zero_filled"
             group = ""
         else:
             # The two sources measure different things (own sell-in, market-reported sales):
             # summing them double counts, so every grouping keeps the source apart.
-            column = GROUP_COLUMNS[self.group_by]
-            keys = ("source",) if column == "source" else ("source", column)
+            columns = [GROUP_COLUMNS[dimension] for dimension in self.group_by]
+            keys = ("source", *(c for c in columns if c != "source"))
             sales = "sum(sales)"
             measures = (
-                f"{sales}, sum(n_sales_lines)::bigint, sum(n_return_lines)::bigint, count(*), null"
+                f"{money(sales)}, sum(n_sales_lines)::bigint, sum(n_return_lines)::bigint, "
+                "count(*), null"
             )
             group = f" group by {', '.join(keys)}"
         select = ", ".join(_column_sql(c) if c in keys else "null" for c in SALES_KEYS)
@@ -186,13 +197,14 @@ class ForecastQuery(PagedQuery):
         if self.horizon is not None:
             clauses.append("horizon = ?")
             params.append(self.horizon)
+        bounds = ", ".join(
+            money(f"max(case when round(level, 2) = {level} then yhat_{side} end)")
+            for level in ("0.8", "0.95")
+            for side in ("lower", "upper")
+        )
         sql = (
             "select source, product_id, zone_id, strftime(sales_month, '%Y-%m'), horizon::integer, "
-            "avg(yhat), "
-            "max(case when round(level, 2) = 0.8 then yhat_lower end), "
-            "max(case when round(level, 2) = 0.8 then yhat_upper end), "
-            "max(case when round(level, 2) = 0.95 then yhat_lower end), "
-            "max(case when round(level, 2) = 0.95 then yhat_upper end), "
+            f"{money('avg(yhat)')}, {bounds}, "
             f"max(model_version) from {FORECASTS.qualified_name}{_where_sql(clauses)} "
             "group by source, product_id, zone_id, sales_month, horizon"
         )
@@ -231,6 +243,48 @@ def build_info(con: duckdb.DuckDBPyConnection) -> BuildInfo | None:
     if row is None:
         return None
     return BuildInfo(built_at=as_utc(row[0]), data_version=row[1], dbt_version=row[2])
+
+
+def latest_sales_month(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The last month (`YYYY-MM`) with recorded sales (zero-filled months do not count)."""
+    row = con.execute(
+        "select strftime(max(sales_month), '%Y-%m') from marts.fct_sales_monthly "
+        "where sales is not null and not coalesce(is_zero_filled, false)"
+    ).fetchone()
+    return None if row is None else row[0]
+
+
+@dataclass(frozen=True)
+class PublishedForecasts:
+    """What ml.forecasts holds: the model that made it, the data version that model was trained
+    on (from ml.model_runs; None when no run records it) and the horizons it covers."""
+
+    model_version: str
+    data_version: str | None
+    horizons: tuple[int, int]
+
+
+def published_forecasts(
+    con: duckdb.DuckDBPyConnection, tables: frozenset[str]
+) -> PublishedForecasts | None:
+    """The warehouse's forecasts at a glance, or None when it has none."""
+    if FORECASTS.qualified_name not in tables:
+        return None
+    row = con.execute(
+        f"select max(model_version), min(horizon), max(horizon) from {FORECASTS.qualified_name}"
+    ).fetchone()
+    if row is None or row[0] is None:
+        return None
+    model_version, first, last = row
+    data_version = None
+    if MODEL_RUNS.qualified_name in tables:
+        run = con.execute(
+            f"select training_data_version from {MODEL_RUNS.qualified_name} "
+            "where model_version = ? order by trained_at desc limit 1",
+            [model_version],
+        ).fetchone()
+        data_version = None if run is None else run[0]
+    return PublishedForecasts(model_version, data_version, (int(first), int(last)))
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, row: type[Row]) -> list[Row]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import msgspec
 
@@ -12,6 +12,32 @@ from ingest.contract import SOURCES
 MONTH_PATTERN = r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$"
 Source = Literal[SOURCES]  # type: ignore[valid-type]  # the raw-data contract's sources
 GroupBy = Literal["month", "product", "zone", "source"]
+GROUP_BY_DIMENSIONS: tuple[GroupBy, ...] = get_args(GroupBy)
+_DIMENSION = f"({'|'.join(GROUP_BY_DIMENSIONS)})"
+# One to four dimensions, comma-separated (each at most once: checked by the handler).
+GROUP_BY_PATTERN = f"^{_DIMENSION}(,{_DIMENSION}){{0,{len(GROUP_BY_DIMENSIONS) - 1}}}$"
+CENTS = 2  # amounts of money are rounded to this many decimals in every answer
+# marts.sales_features columns that are amounts of money (the others are ratios and counts).
+MONEY_FEATURES = frozenset(
+    {
+        "sales",
+        "target_sales_next_month",
+        "sales_lag_1",
+        "sales_lag_2",
+        "sales_lag_3",
+        "sales_lag_6",
+        "sales_lag_12",
+        "rolling_mean_3",
+        "rolling_mean_6",
+        "rolling_mean_12",
+        "rolling_std_3",
+        "rolling_std_6",
+        "rolling_std_12",
+        "yoy_change",
+        "other_source_sales",
+        "market_category_sales",
+    }
+)
 Month = Annotated[
     str,
     msgspec.Meta(
@@ -30,14 +56,22 @@ class ErrorBody(msgspec.Struct):
 
 
 class Health(msgspec.Struct):
-    """Service status and the versions it serves."""
+    """Service status, why it is degraded if it is, and what it serves: versions and ages."""
 
-    status: Literal["ok"]
+    status: Literal["ok", "degraded"]
+    reasons: list[str]
     data_version: str
     warehouse_built_at: datetime
+    data_age_seconds: float
+    latest_sales_month: str | None
     dbt_version: str | None
     model_version: str | None
     model_training_data_version: str | None
+    model_trained_at: datetime | None
+    model_age_seconds: float | None
+    model_is_stale: bool | None
+    forecast_data_version: str | None
+    forecasts_are_stale: bool | None
     warehouse_loaded_at: datetime
 
 
@@ -94,7 +128,7 @@ class SalesPage(msgspec.Struct):
     total: int
     limit: int
     offset: int
-    group_by: GroupBy | None
+    group_by: str | None  # the dimensions grouped by, comma-separated as asked
     items: list[SalesRow]
 
 
@@ -161,11 +195,15 @@ class ForecastRow(msgspec.Struct):
 
 
 class ForecastPage(msgspec.Struct):
-    """A page of forecasts with the total number matching the filters."""
+    """A page of forecasts with the total number matching the filters, and whether they were
+    made from the data version the warehouse holds (`is_stale` when not)."""
 
     total: int
     limit: int
     offset: int
+    data_version: str
+    forecast_data_version: str | None
+    is_stale: bool
     items: list[ForecastRow]
 
 

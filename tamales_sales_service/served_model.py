@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 
 import polars as pl
 
 from tamales_inc.core.settings import Settings
 from tamales_inc.forecasting.registry import CURRENT_FILE, LoadedModel, load_current
-from tamales_sales_service.errors import ModelUnavailable
+from tamales_sales_service.errors import ModelUnavailable, without_paths
 from tamales_sales_service.watch import Signature, file_signature
 
 log = logging.getLogger(__name__)
@@ -19,7 +20,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class ServedModel:
     """The promoted model as loaded from the registry (None until one is), and why the last load
-    failed, if it did (the previous model keeps serving meanwhile)."""
+    failed, if it did (the previous model keeps serving meanwhile; no paths in the reason)."""
 
     loaded: LoadedModel | None = None
     load_error: str | None = None
@@ -32,6 +33,18 @@ class ServedModel:
     @property
     def training_data_version(self) -> str | None:
         return None if self.loaded is None else self.loaded.training_data_version
+
+    @property
+    def trained_at(self) -> datetime | None:
+        """When the model was trained (UTC, from its metadata), or None if unrecorded."""
+        text = None if self.loaded is None else self.loaded.metadata.get("trained_at")
+        if not isinstance(text, str):
+            return None
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
     def missing_reason(self) -> str:
         """Why there is no model to answer with, and what to do next."""
@@ -72,7 +85,7 @@ class PromotedModel:
             except Exception as exc:  # a half-promoted or foreign registry must not stop the API
                 error = f"{type(exc).__name__}: {exc}".splitlines()[0]
                 log.warning("model not loaded: %s", error)
-                self.served = replace(self.served, load_error=error)
+                self.served = replace(self.served, load_error=without_paths(error))
                 return False
             self.served = ServedModel(model)
             if model is not None:

@@ -16,7 +16,7 @@ import duckdb
 from tamales_sales_service import queries
 from tamales_sales_service.cache import ResultCache
 from tamales_sales_service.errors import UnknownId, WarehouseUnavailable
-from tamales_sales_service.queries import BuildInfo
+from tamales_sales_service.queries import BuildInfo, PublishedForecasts
 from tamales_sales_service.schemas import PointOfSale, Product, Zone
 from tamales_sales_service.watch import Signature
 
@@ -53,7 +53,7 @@ def new_cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 
 @dataclass
 class Snapshot:
-    """One opened warehouse file: its connection, cached catalogs and per-thread cursors."""
+    """One opened warehouse file: its connection, cached catalogs and facts, per-thread cursors."""
 
     path: Path
     signature: Signature
@@ -63,6 +63,8 @@ class Snapshot:
     zones: dict[str, Zone]
     points_of_sale: list[PointOfSale]
     tables: frozenset[str]
+    latest_sales_month: str | None
+    forecasts: PublishedForecasts | None
     loaded_at: datetime
     cache: ResultCache
     _local: threading.local = field(default_factory=threading.local, repr=False)
@@ -102,6 +104,14 @@ class Snapshot:
         """Whether `schema.table` exists in this warehouse."""
         return qualified_name in self.tables
 
+    @property
+    def forecasts_are_stale(self) -> bool | None:
+        """Whether the published forecasts were made from another data version than this
+        warehouse's (None when there are none); an unrecorded version counts as another."""
+        if self.forecasts is None:
+            return None
+        return self.forecasts.data_version != self.build.data_version
+
 
 def open_snapshot(
     path: Path, signature: Signature, threads: int = 1, cache_size: int = 0
@@ -111,7 +121,8 @@ def open_snapshot(
     try:
         build = queries.build_info(con)
         if build is None:
-            raise WarehouseUnavailable(f"{path}: meta.build_info is empty")
+            raise WarehouseUnavailable("meta.build_info is empty")
+        tables = queries.table_names(con)
         return Snapshot(
             path=path,
             signature=signature,
@@ -120,7 +131,9 @@ def open_snapshot(
             products=queries.products(con),
             zones=queries.zones(con),
             points_of_sale=queries.points_of_sale(con),
-            tables=queries.table_names(con),
+            tables=tables,
+            latest_sales_month=queries.latest_sales_month(con),
+            forecasts=queries.published_forecasts(con, tables),
             loaded_at=datetime.now(UTC),
             cache=ResultCache(cache_size),
         )

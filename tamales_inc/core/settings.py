@@ -17,6 +17,13 @@ ENVIRONMENT: dict[str, str] = {
     "TAMALES_DEBUG": "1: a failing command prints its traceback",
     "TAMALES_API_HOST": "address the API listens on (default 127.0.0.1)",
     "TAMALES_API_PORT": "port the API listens on (default 8000)",
+    "TAMALES_API_MAX_BODY_BYTES": "largest request body the API reads, in bytes (default 65536)",
+    "TAMALES_API_CORS_ORIGINS": (
+        "comma-separated origins browsers may call the API from (default none: same origin only)"
+    ),
+    "TAMALES_API_RATE_LIMIT": (
+        "requests allowed per client, e.g. 600/minute or 20/second (default off)"
+    ),
     "TAMALES_DUCKDB_MEMORY_LIMIT": "DuckDB memory limit of the transform (default 1GB)",
     "TAMALES_DBT_THREADS": "dbt threads of the transform (default 2)",
     "TAMALES_CACHE_DIR": "caches kept between runs (default $TAMALES_HOME/cache)",
@@ -105,16 +112,44 @@ def _port(value: str | None, default: int) -> int:
         raise ValueError(f"TAMALES_API_PORT {value!r} is not a port number") from None
 
 
-def _jobs(value: str | None) -> int:
+RATE_PERIODS: dict[str, int] = {"second": 1, "minute": 60, "hour": 3600}
+
+
+def _positive_int(name: str, value: str | None, default: int) -> int:
     if not value:
-        return os.cpu_count() or 1
+        return default
     try:
-        jobs = int(value)
+        number = int(value)
     except ValueError:
-        jobs = 0
-    if jobs < 1:
-        raise ValueError(f"TAMALES_TRAIN_JOBS {value!r} is not a positive number of processes")
-    return jobs
+        number = 0
+    if number < 1:
+        raise ValueError(f"{name} {value!r} is not a positive whole number")
+    return number
+
+
+def _origins(value: str | None) -> tuple[str, ...]:
+    origins = tuple(o.strip().rstrip("/") for o in (value or "").split(",") if o.strip())
+    for origin in origins:
+        if origin != "*" and not origin.startswith(("http://", "https://")):
+            raise ValueError(
+                f"TAMALES_API_CORS_ORIGINS entry {origin!r} is not an origin like "
+                "https://example.com (scheme, host and optional port) or *"
+            )
+    return origins
+
+
+def _rate_limit(value: str | None) -> tuple[int, int] | None:
+    """`<requests>/<second|minute|hour>` as (requests, seconds); None when unset or `off`."""
+    text = (value or "").strip().lower()
+    if text in {"", "off"}:
+        return None
+    count, _, period = text.partition("/")
+    if not count.strip().isdigit() or int(count) < 1 or period.strip() not in RATE_PERIODS:
+        raise ValueError(
+            f"TAMALES_API_RATE_LIMIT {value!r} is not <requests>/<second|minute|hour> "
+            "(e.g. 600/minute) or off"
+        )
+    return int(count), RATE_PERIODS[period.strip()]
 
 
 @dataclass(frozen=True)
@@ -129,6 +164,9 @@ class Settings:
     debug: bool = False
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    api_max_body_bytes: int = 65536
+    api_cors_origins: tuple[str, ...] = ()
+    api_rate_limit: tuple[int, int] | None = None  # (requests, per seconds) per client
     duckdb_memory_limit: str = "1GB"
     dbt_threads: int = 2
     cache_dir_override: Path | None = None
@@ -154,12 +192,19 @@ class Settings:
             debug=_flag(merged.get("TAMALES_DEBUG")),
             api_host=merged.get("TAMALES_API_HOST") or "127.0.0.1",
             api_port=_port(merged.get("TAMALES_API_PORT"), 8000),
+            api_max_body_bytes=_positive_int(
+                "TAMALES_API_MAX_BODY_BYTES", merged.get("TAMALES_API_MAX_BODY_BYTES"), 65536
+            ),
+            api_cors_origins=_origins(merged.get("TAMALES_API_CORS_ORIGINS")),
+            api_rate_limit=_rate_limit(merged.get("TAMALES_API_RATE_LIMIT")),
             duckdb_memory_limit=merged.get("TAMALES_DUCKDB_MEMORY_LIMIT") or "1GB",
             dbt_threads=int(merged.get("TAMALES_DBT_THREADS") or 2),
             cache_dir_override=Path(merged["TAMALES_CACHE_DIR"]).resolve()
             if merged.get("TAMALES_CACHE_DIR")
             else None,
-            train_jobs=_jobs(merged.get("TAMALES_TRAIN_JOBS")),
+            train_jobs=_positive_int(
+                "TAMALES_TRAIN_JOBS", merged.get("TAMALES_TRAIN_JOBS"), os.cpu_count() or 1
+            ),
             engine=_engine(merged.get("TAMALES_ENGINE")),
             blob_timeout=_number(
                 "TAMALES_BLOB_TIMEOUT", merged.get("TAMALES_BLOB_TIMEOUT"), 15.0, positive=True

@@ -21,7 +21,16 @@ class FeatureController(Controller):
     path = "/features"
     tags = ["features"]
 
-    @get(operation_id="listFeatures", responses=responses(404, 503))
+    @get(
+        operation_id="listFeatures",
+        summary="Rows of the feature mart",
+        description=(
+            "The model's inputs, one row per series (source, product, zone) and month, ordered "
+            "by series and month, optionally filtered; every column of the mart under its own "
+            "name. Amounts of money are rounded to cents; ratios and counts are as stored."
+        ),
+        responses=responses(400, 404, 429, 503),
+    )
     async def list_features(
         self,
         snapshot: CurrentSnapshot,

@@ -20,8 +20,15 @@ class ModelController(Controller):
     @get(
         "/current",
         operation_id="getCurrentModel",
+        summary="The promoted model and its backtest",
+        description=(
+            "The model behind /predictions: its version, the data version it was trained on, "
+            "the warehouse's data version, its registry metrics, its training run and the "
+            "overall backtest of every model including the baselines (best WAPE first). "
+            "A 404 until a model is promoted."
+        ),
         sync_to_thread=True,
-        responses=responses(404, 503),
+        responses=responses(400, 404, 429, 503),
     )
     def get_current_model(self, snapshot: CurrentSnapshot, model: CurrentModel) -> ModelInfo:
         """Version, training data version and metrics against the baselines (404 if none yet)."""

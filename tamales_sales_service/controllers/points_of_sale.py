@@ -16,7 +16,16 @@ class PointOfSaleController(Controller):
     path = "/points-of-sale"
     tags = ["points-of-sale"]
 
-    @get(operation_id="listPointsOfSale", sync_to_thread=False, responses=responses(404, 503))
+    @get(
+        operation_id="listPointsOfSale",
+        summary="Points of sale",
+        description=(
+            "Where sales are recorded: one point of sale per source and zone, optionally only "
+            "those of one zone and/or one source. An unknown zone is a 404."
+        ),
+        sync_to_thread=False,
+        responses=responses(400, 404, 429, 503),
+    )
     def list_points_of_sale(
         self, snapshot: CurrentSnapshot, zone_id: ZoneIdFilter = None, source: SourceFilter = None
     ) -> list[PointOfSale]:

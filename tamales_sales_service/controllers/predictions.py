@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 from datetime import date
+from typing import Annotated
 
 import duckdb
 import polars as pl
 from litestar import Controller, post
-from litestar.params import JSONBody
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
 
 from tamales_inc.core.months import format_month, month_after, parse_month
 from tamales_inc.forecasting.registry import PREDICTION_OUTPUT
@@ -20,15 +22,16 @@ from tamales_sales_service.errors import (
     WarehouseUnavailable,
     responses,
 )
-from tamales_sales_service.schemas import Prediction, PredictionRequest
+from tamales_sales_service.schemas import CENTS, Prediction, PredictionRequest
 from tamales_sales_service.served_model import ServedModel
 
 
 def _finite(value: object, name: str) -> float:
+    """The model's output `name` rounded to cents; ModelUnavailable when not finite."""
     number = float(value)  # type: ignore[arg-type]
     if not math.isfinite(number):
         raise ModelUnavailable(f"the current model returned a non-finite {name}")
-    return number
+    return round(number, CENTS)
 
 
 def _features(
@@ -70,12 +73,31 @@ class PredictionController(Controller):
 
     @post(
         operation_id="createPrediction",
+        summary="Predict one series' sales in a month",
+        description=(
+            "The promoted model's horizon-1 forecast of a series (source, product, zone) in "
+            "`month`, computed from the series' feature row of the month before, with 80 % and "
+            "95 % intervals and the actual sales when the month is already known (amounts "
+            "rounded to cents). `month` may be one month past the last month of data. The body "
+            "is a flat JSON object of at most the configured size (64 KiB by default; larger "
+            "is a 413); a body that is not that object, however nested, is a 400."
+        ),
         sync_to_thread=True,
         status_code=200,
-        responses=responses(404, 503),
+        responses=responses(400, 404, 413, 429, 503),
     )
     def create_prediction(
-        self, snapshot: CurrentSnapshot, model: CurrentModel, data: JSONBody[PredictionRequest]
+        self,
+        snapshot: CurrentSnapshot,
+        model: CurrentModel,
+        data: Annotated[
+            PredictionRequest,
+            Body(
+                media_type=RequestEncodingType.JSON,
+                title="Prediction request",
+                description="The series (product_id, zone_id, source) and the month to predict",
+            ),
+        ],
     ) -> Prediction:
         """Predict a series' sales in `month` from its features of the month before.
 
@@ -98,7 +120,7 @@ class PredictionController(Controller):
             zone_id=data.zone_id,
             sales_month=data.month,
             features_month=format_month(features_month),
-            actual_sales=None if actual is None else float(actual),
+            actual_sales=None if actual is None else round(float(actual), CENTS),
             model_version=str(loaded.version),
             training_data_version=loaded.training_data_version,
             **values,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
 from litestar import Controller, get
 from litestar.params import QueryParameter
@@ -26,7 +26,18 @@ from tamales_sales_service.queries import (
     SortOrder,
     run_query,
 )
-from tamales_sales_service.schemas import GroupBy, SalesPage, SalesRow
+from tamales_sales_service.schemas import GROUP_BY_PATTERN, GroupBy, SalesPage, SalesRow
+
+
+def parse_group_by(text: str | None) -> tuple[GroupBy, ...]:
+    """`zone,month` as ("zone", "month"); a dimension named twice is a 400."""
+    if text is None:
+        return ()
+    dimensions = tuple(cast(GroupBy, d) for d in text.split(","))
+    for dimension in dimensions:
+        if dimensions.count(dimension) > 1:
+            raise BadParameter("group_by", f"'{dimension}' is named twice in {text}")
+    return dimensions
 
 
 class SalesController(Controller):
@@ -35,7 +46,19 @@ class SalesController(Controller):
     path = "/sales"
     tags = ["sales"]
 
-    @get(operation_id="listSales", responses=responses(404, 503))
+    @get(
+        operation_id="listSales",
+        summary="Monthly sales, filtered and optionally grouped",
+        description=(
+            "Rows of the monthly sales fact (one per source, product, zone and month), filtered "
+            "by product, zone, source and month range. With `group_by` (one or more of `month`, "
+            "`product`, `zone`, `source`, comma-separated) the rows are summed per group and "
+            "per source (the two sources are never summed together); the columns grouped away "
+            "are null and `n_series_months` counts the rows summed. Sales are rounded to cents. "
+            "`total` counts every matching row or group."
+        ),
+        responses=responses(400, 404, 429, 503),
+    )
     async def list_sales(
         self,
         snapshot: CurrentSnapshot,
@@ -45,12 +68,15 @@ class SalesController(Controller):
         from_: FromMonth = None,
         to: ToMonth = None,
         group_by: Annotated[
-            GroupBy | None,
+            str | None,
             QueryParameter(
                 name="group_by",
+                pattern=GROUP_BY_PATTERN,
                 description=(
-                    "Sum sales per month, product, zone or source; always per source too "
-                    "(the two sources are different measures and are never summed together)"
+                    "Sum sales per month, product, zone and/or source: one dimension or several, "
+                    "comma-separated (`zone,month`), each at most once; always per source too "
+                    "(the two sources are different measures and are never summed together). "
+                    "Rows are ordered by source, then the dimensions in the order given"
                 ),
             ),
         ] = None,
@@ -59,7 +85,8 @@ class SalesController(Controller):
             QueryParameter(name="sort", description="Order by the row key (default) or by sales"),
         ] = "key",
         order: Annotated[
-            SortOrder, QueryParameter(name="order", description="asc or desc")
+            SortOrder,
+            QueryParameter(name="order", description="Sort direction: asc (default) or desc"),
         ] = "asc",
         limit: Limit = 100,
         offset: Offset = 0,
@@ -67,6 +94,7 @@ class SalesController(Controller):
         """Monthly sales matching the filters; `total` counts every matching row (or group)."""
         snapshot.require_product(product_id)
         snapshot.require_zone(zone_id)
+        dimensions = parse_group_by(group_by)
         start = parse_month(from_) if from_ is not None else None
         end = parse_month(to) if to is not None else None
         if start is not None and end is not None and start > end:
@@ -75,7 +103,7 @@ class SalesController(Controller):
             series=SeriesFilter(product_id=product_id, zone_id=zone_id, source=source),
             from_month=start,
             to_month=end,
-            group_by=group_by,
+            group_by=dimensions,
             sort=sort,
             order=order,
             limit=limit,

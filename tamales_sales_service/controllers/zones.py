@@ -18,7 +18,13 @@ class ZoneController(Controller):
     path = "/zones"
     tags = ["zones"]
 
-    @get(operation_id="listZones", sync_to_thread=False, responses=responses(503))
+    @get(
+        operation_id="listZones",
+        summary="Every zone",
+        description="The five zones sales are recorded in, ordered by `zone_id`.",
+        sync_to_thread=False,
+        responses=responses(400, 429, 503),
+    )
     def list_zones(self, snapshot: CurrentSnapshot) -> list[Zone]:
         """Every zone, ordered by zone_id."""
         return list(snapshot.zones.values())
@@ -26,13 +32,17 @@ class ZoneController(Controller):
     @get(
         "/{zone_id:str}",
         operation_id="getZone",
+        summary="One zone",
+        description="One zone by its id; an unknown id is a 404.",
         sync_to_thread=False,
-        responses=responses(404, 503),
+        responses=responses(400, 404, 429, 503),
     )
     def get_zone(
         self,
         snapshot: CurrentSnapshot,
-        zone_id: Annotated[str, PathParameter(description="e.g. norte")],
+        zone_id: Annotated[
+            str, PathParameter(description="A zone id (see GET /zones), e.g. norte")
+        ],
     ) -> Zone:
         """One zone by id (404 if unknown)."""
         snapshot.require_zone(zone_id)

@@ -57,11 +57,11 @@ def free_port() -> int:
 class LiveServer:
     """`python -m tamales_sales_service` on a free loopback port, stopped by PID."""
 
-    def __init__(self, home: Path, log_path: Path) -> None:
+    def __init__(self, home: Path, log_path: Path, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
-        env = {**os.environ, "TAMALES_HOME": str(home)}
+        env = {**os.environ, **(env or {}), "TAMALES_HOME": str(home)}
         self._log = log_path.open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tamales_sales_service", "--port", str(self.port)],

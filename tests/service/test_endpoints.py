@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
+from datetime import UTC, datetime
+from decimal import Decimal
 
 import duckdb
 import polars as pl
@@ -13,6 +16,12 @@ from tamales_inc.core.settings import Settings
 from tamales_inc.forecasting.registry import current_version, load_current
 
 ZONES = {"norte", "sur", "centro", "e-privados", "no-definido"}
+HALF_CENT = 0.005  # amounts are served rounded to cents
+
+
+def cents(value: float) -> object:
+    """`value` as served: rounded to cents, so within half a cent of it."""
+    return pytest.approx(value, abs=HALF_CENT)
 
 
 def one(wh: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> tuple:
@@ -24,7 +33,9 @@ def one(wh: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = N
 def test_health_reports_the_published_versions(
     client: TestClient, wh: duckdb.DuckDBPyConnection, api_settings: Settings
 ) -> None:
+    before = datetime.now(UTC)
     body = client.get("/health").json()
+    after = datetime.now(UTC)
     built_at, data_version, dbt_version = one(
         wh, "select built_at, data_version, dbt_version from meta.build_info"
     )
@@ -34,6 +45,25 @@ def test_health_reports_the_published_versions(
     assert body["warehouse_built_at"].startswith(built_at.isoformat())
     assert body["model_version"] == current_version(api_settings)
     assert body["model_training_data_version"] == data_version
+    # healthy, with the ages of the data and model and the latest month with sales
+    assert body["reasons"] == []
+    built = built_at.replace(tzinfo=UTC)
+    assert (before - built).total_seconds() - 0.1 <= body["data_age_seconds"]
+    assert body["data_age_seconds"] <= (after - built).total_seconds() + 0.1
+    trained_at = one(
+        wh, "select trained_at from ml.model_runs where model_version = ?", [body["model_version"]]
+    )[0].replace(tzinfo=UTC)
+    assert datetime.fromisoformat(body["model_trained_at"]) == trained_at
+    assert body["model_age_seconds"] <= (after - trained_at).total_seconds() + 0.1
+    assert body["data_age_seconds"] >= body["model_age_seconds"] - 0.2  # built, then trained
+    latest = one(
+        wh,
+        "select strftime(max(sales_month), '%Y-%m') from marts.fct_sales_monthly "
+        "where not is_zero_filled",
+    )[0]
+    assert body["latest_sales_month"] == latest
+    assert body["forecast_data_version"] == data_version
+    assert body["forecasts_are_stale"] is False and body["model_is_stale"] is False
 
 
 def test_products_match_dim_product(client: TestClient, wh: duckdb.DuckDBPyConnection) -> None:
@@ -248,6 +278,8 @@ def test_features_for_a_month(client: TestClient, wh: duckdb.DuckDBPyConnection)
     ):
         if want[column] is None:
             assert first[column] is None
+        elif column in ("sales", "sales_lag_1", "rolling_mean_3"):  # amounts: to cents
+            assert first[column] == cents(want[column])
         else:
             assert first[column] == pytest.approx(want[column])
     assert (
@@ -283,9 +315,9 @@ def test_forecasts_match_ml_forecasts(client: TestClient, wh: duckdb.DuckDBPyCon
     for item in body["items"]:
         key = (item["source"], item["product_id"], item["zone_id"])
         assert item["horizon"] == 1
-        assert item["yhat"] == pytest.approx(by_key[(*key, 0.8)][4])
-        assert item["yhat_lower_80"] == pytest.approx(by_key[(*key, 0.8)][5])
-        assert item["yhat_upper_95"] == pytest.approx(by_key[(*key, 0.95)][6])
+        assert item["yhat"] == cents(by_key[(*key, 0.8)][4])
+        assert item["yhat_lower_80"] == cents(by_key[(*key, 0.8)][5])
+        assert item["yhat_upper_95"] == cents(by_key[(*key, 0.95)][6])
         assert item["model_version"] == by_key[(*key, 0.8)][7]
         assert item["yhat_lower_95"] <= item["yhat_lower_80"] <= item["yhat"]
         assert item["yhat"] <= item["yhat_upper_80"] <= item["yhat_upper_95"]
@@ -326,7 +358,7 @@ def test_prediction_matches_the_registry_model(
     assert body["model_version"] == model.version
     assert body["features_month"] == f"{last:%Y-%m}" and body["sales_month"] == next_month
     for column in ("yhat", "yhat_lower_80", "yhat_upper_80", "yhat_lower_95", "yhat_upper_95"):
-        assert body[column] == pytest.approx(expected[column])
+        assert body[column] == round(expected[column], 2)
     assert body["yhat_lower_95"] <= body["yhat"] <= body["yhat_upper_95"]
     assert body["actual_sales"] is None  # the month after the last data is not known yet
     assert math.isfinite(body["yhat"])
@@ -409,3 +441,146 @@ def test_undeclared_method_is_405_with_allow(client: TestClient) -> None:
     assert response.status_code == 405
     assert "GET" in response.headers["allow"]
     assert response.json()["detail"] == "Method Not Allowed"
+
+
+@pytest.mark.parametrize("group_by", ["zone,month", "month,product", "source,zone"])
+def test_sales_grouped_by_several_dimensions(
+    client: TestClient, wh: duckdb.DuckDBPyConnection, group_by: str
+) -> None:
+    columns = {"month": "sales_month", "product": "product_id", "zone": "zone_id"}
+    keys = [columns[d] for d in group_by.split(",") if d != "source"]
+    exprs = ", ".join("strftime(sales_month, '%Y-%m')" if k == "sales_month" else k for k in keys)
+    expected = wh.execute(
+        f"select source, {exprs}, sum(sales), count(*) from marts.fct_sales_monthly "
+        f"group by all order by all"
+    ).fetchall()
+    body = client.get("/sales", params={"group_by": group_by, "limit": 1000}).json()
+    assert body["group_by"] == group_by
+    assert body["total"] == len(expected) == len(body["items"])
+    got = [
+        (r["source"], *(r[k] for k in keys), r["sales"], r["n_series_months"])
+        for r in body["items"]
+    ]
+    # ordered by source, then the dimensions in the order given
+    assert [g[: 1 + len(keys)] for g in got] == [e[: 1 + len(keys)] for e in expected]
+    for row, want in zip(got, expected, strict=True):
+        assert row[-2] == cents(want[-2]) and row[-1] == want[-1]
+    others = {"product_id", "zone_id", "sales_month"} - set(keys)
+    assert all(r[o] is None for r in body["items"] for o in others)
+
+
+def test_sales_dimension_named_twice_is_400(client: TestClient) -> None:
+    response = client.get("/sales", params={"group_by": "zone,month,zone"})
+    assert response.status_code == 400
+    assert response.json()["detail"] == (
+        "invalid parameter 'group_by': 'zone' is named twice in zone,month,zone"
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "name"),
+    [
+        ("/sales", [("group_by", "zone"), ("group_by", "month")], "group_by"),
+        ("/sales", [("limit", "5"), ("zone_id", "sur"), ("limit", "5")], "limit"),
+        ("/features", [("month", "2020-01"), ("month", "2020-02")], "month"),
+        ("/forecasts", [("horizon", "1"), ("horizon", "2")], "horizon"),
+        ("/points-of-sale", [("source", "tamales_inc"), ("source", "teinvento_inc")], "source"),
+        ("/products", [("x", "1"), ("x", "1")], "x"),
+    ],
+)
+def test_repeated_parameter_is_400_naming_it(
+    client: TestClient, path: str, params: list[tuple[str, str]], name: str
+) -> None:
+    """Every parameter takes one value: a second one is refused, never silently dropped."""
+    response = client.get(path, params=params)
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["detail"].startswith(f"invalid parameter '{name}': given 2 times")
+    assert body["extra"] == [{"key": name, "source": "query"}]
+    if name == "group_by":
+        assert "group_by=zone,month" in body["detail"]
+
+
+def test_forecast_horizon_outside_the_published_ones_is_400(
+    client: TestClient, wh: duckdb.DuckDBPyConnection
+) -> None:
+    first, last = one(wh, "select min(horizon), max(horizon) from ml.forecasts")
+    for horizon in (first, last):
+        assert client.get("/forecasts", params={"horizon": horizon}).json()["total"] > 0
+    response = client.get("/forecasts", params={"horizon": last + 1})
+    assert response.status_code == 400
+    assert response.json()["detail"] == (
+        f"invalid parameter 'horizon': {last + 1} is outside the published forecasts' "
+        f"horizons {first}-{last}"
+    )
+
+
+def _numbers(value: object, name: str = "") -> list[tuple[str, Decimal]]:
+    """Every (field, number) of a JSON document parsed with `parse_float=Decimal`."""
+    if isinstance(value, dict):
+        return [n for key, item in value.items() for n in _numbers(item, key)]
+    if isinstance(value, list):
+        return [n for item in value for n in _numbers(item, name)]
+    return [(name, value)] if isinstance(value, Decimal) else []
+
+
+def _has_more_than_cents(value: Decimal) -> bool:
+    return value != value.quantize(Decimal("0.01"))
+
+
+MONEY = {
+    "sales",
+    "yhat",
+    "yhat_lower_80",
+    "yhat_upper_80",
+    "yhat_lower_95",
+    "yhat_upper_95",
+    "actual_sales",
+    "target_sales_next_month",
+    "sales_lag_1",
+    "rolling_mean_3",
+    "rolling_std_12",
+    "yoy_change",
+    "market_category_sales",
+}
+
+
+def test_money_is_rounded_to_cents_in_json(
+    client: TestClient, wh: duckdb.DuckDBPyConnection
+) -> None:
+    """Amounts carry no float noise (`494565.73000000004`): sales, sums, forecasts, bounds,
+    predictions and the feature mart's amounts have at most two decimals in the JSON text."""
+    source, product_id, zone_id, month = one(
+        wh,
+        "select source, product_id, zone_id, strftime(max(sales_month), '%Y-%m') "
+        "from marts.sales_features where target_sales_next_month is not null "
+        "group by all order by all limit 1",
+    )
+    prediction = {"product_id": product_id, "zone_id": zone_id, "source": source, "month": month}
+    texts = [
+        client.get("/sales", params={"limit": 1000}).text,
+        client.get("/sales", params={"group_by": "zone,month", "limit": 1000}).text,
+        client.get("/forecasts", params={"limit": 1000}).text,
+        client.get("/features", params={"limit": 1000}).text,
+        client.post("/predictions", json=prediction).text,
+    ]
+    amounts = [
+        (name, number)
+        for text in texts
+        for name, number in _numbers(json.loads(text, parse_float=Decimal))
+        if name in MONEY
+    ]
+    assert {name for name, _ in amounts} == MONEY  # every kind of amount was looked at
+    assert [f"{n}={v}" for n, v in amounts if _has_more_than_cents(v)] == []
+    # the noise is real before rounding: sums of cents in binary floating point
+    raw = wh.execute(
+        "select sum(sales) from marts.fct_sales_monthly group by source, zone_id, sales_month"
+    ).fetchall()
+    assert any(_has_more_than_cents(Decimal(repr(s))) for (s,) in raw)
+    # ratios are not amounts: served as stored
+    shares = [
+        v
+        for n, v in _numbers(json.loads(texts[3], parse_float=Decimal))
+        if n == "own_share_of_market"
+    ]
+    assert any(_has_more_than_cents(v) for v in shares)

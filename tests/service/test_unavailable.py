@@ -33,8 +33,9 @@ def test_no_warehouse_is_503_everywhere(tmp_path: Path) -> None:
     with TestClient(create_app(settings_for(tmp_path), poll_interval=0.05)) as client:
         health = client.get("/health")
         assert health.status_code == 503
-        assert "no warehouse published at" in health.json()["detail"]
-        assert "just transform" in health.json()["detail"]
+        # the body says what to do, never where the server keeps its files
+        assert health.json()["detail"] == "no warehouse published yet: run `just transform`"
+        assert str(tmp_path) not in health.text
         for path in ("/products", "/zones/norte", "/sales", "/features", "/forecasts"):
             assert client.get(path).status_code == 503, path
         assert client.post("/predictions", json=PREDICTION).status_code == 503
@@ -56,6 +57,13 @@ def test_warehouse_without_ml_then_published_without_restart(
 
     with TestClient(create_app(settings, poll_interval=0.05)) as client:
         assert client.get("/health").json()["model_version"] is None
+        health = client.get("/health").json()
+        assert health["status"] == "degraded"
+        assert health["reasons"] == [
+            "no model promoted yet: run `just train`",
+            "no forecasts published yet: run `just train`",
+        ]
+        assert health["forecasts_are_stale"] is None and health["model_is_stale"] is None
         forecasts = client.get("/forecasts")
         assert forecasts.status_code == 503
         assert "no forecasts" in forecasts.json()["detail"]
@@ -75,3 +83,4 @@ def test_warehouse_without_ml_then_published_without_restart(
         wait_for(lambda: client.get("/models/current").status_code == 200)
         assert client.post("/predictions", json=PREDICTION).status_code == 200
         assert client.get("/health").json()["model_version"] is not None
+        wait_for(lambda: client.get("/health").json()["status"] == "ok")
