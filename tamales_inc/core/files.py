@@ -120,3 +120,18 @@ def exclusive_lock(lock_file: Path, holder: str, *, wait: bool = False) -> Itera
             handle.truncate()
             handle.flush()
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def require_writable(*folders: Path) -> None:
+    """Create each folder and a probe file in it, before a long run writes there: a read-only,
+    full or foreign folder fails now (OSError: one line with advice), not after the work."""
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = temp_path(folder / ".write-probe")
+        try:
+            with open(probe, "x", encoding="utf-8") as handle:
+                handle.write("probe\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+        finally:
+            probe.unlink(missing_ok=True)

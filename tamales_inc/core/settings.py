@@ -19,7 +19,14 @@ ENVIRONMENT: dict[str, str] = {
     "TAMALES_API_PORT": "port the API listens on (default 8000)",
     "TAMALES_DUCKDB_MEMORY_LIMIT": "DuckDB memory limit of the transform (default 1GB)",
     "TAMALES_DBT_THREADS": "dbt threads of the transform (default 2)",
+    "TAMALES_KEEP_DATA_VERSIONS": "data versions `just gc` keeps (default 3)",
+    "TAMALES_KEEP_MODELS": "model versions (and reports) `just gc` keeps (default 5)",
 }
+INGEST_STATE_FILE = "ingest_state.json"
+INGEST_RUNS_DIR = "runs"
+INGEST_LOCK_FILE = ".ingest.lock"
+DEFAULT_KEEP_DATA_VERSIONS = 3
+DEFAULT_KEEP_MODELS = 5
 
 
 def _load_dotenv(path: Path) -> dict[str, str]:
@@ -49,6 +56,18 @@ def _port(value: str | None, default: int) -> int:
         raise ValueError(f"TAMALES_API_PORT {value!r} is not a port number") from None
 
 
+def _count(name: str, value: str | None, default: int) -> int:
+    if not value:
+        return default
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise ValueError(f"{name} {value!r} is not a whole number of at least 1")
+    return count
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where every stage reads and writes, and how; secrets are kept out of `repr`."""
@@ -63,6 +82,8 @@ class Settings:
     api_port: int = 8000
     duckdb_memory_limit: str = "1GB"
     dbt_threads: int = 2
+    keep_data_versions: int = DEFAULT_KEEP_DATA_VERSIONS
+    keep_models: int = DEFAULT_KEEP_MODELS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -80,6 +101,14 @@ class Settings:
             api_port=_port(merged.get("TAMALES_API_PORT"), 8000),
             duckdb_memory_limit=merged.get("TAMALES_DUCKDB_MEMORY_LIMIT") or "1GB",
             dbt_threads=int(merged.get("TAMALES_DBT_THREADS") or 2),
+            keep_data_versions=_count(
+                "TAMALES_KEEP_DATA_VERSIONS",
+                merged.get("TAMALES_KEEP_DATA_VERSIONS"),
+                DEFAULT_KEEP_DATA_VERSIONS,
+            ),
+            keep_models=_count(
+                "TAMALES_KEEP_MODELS", merged.get("TAMALES_KEEP_MODELS"), DEFAULT_KEEP_MODELS
+            ),
         )
 
     @property
@@ -97,6 +126,21 @@ class Settings:
     @property
     def manifests_dir(self) -> Path:
         return self.home / "manifests"
+
+    @property
+    def ingest_state_path(self) -> Path:
+        """What the ingest has landed, per table and version (written by `ingest.manifest`)."""
+        return self.manifests_dir / INGEST_STATE_FILE
+
+    @property
+    def ingest_lock_path(self) -> Path:
+        """The ingest's lock: one ingest (or gc) at a time per TAMALES_HOME."""
+        return self.manifests_dir / INGEST_LOCK_FILE
+
+    @property
+    def ingest_runs_dir(self) -> Path:
+        """The ingest's run manifests, one JSON per run."""
+        return self.manifests_dir / INGEST_RUNS_DIR
 
     @property
     def warehouse_dir(self) -> Path:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import signal
@@ -37,16 +36,6 @@ def _wait_until_listening(port: int, process: subprocess.Popen[bytes], timeout: 
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"azurite-blob did not listen on 127.0.0.1:{port} within {timeout:.0f} s")
-
-
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    """Undo the logging set-up of a CLI run in-process (its handler writes to a captured stream)."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")
