@@ -19,9 +19,9 @@ from ingest.progress import Progress
 from ingest.report import IngestReport, TableReport
 from ingest.source import BlobInfo, Source, open_source
 from tamales_inc.core.files import exclusive_lock, remove_stale_temps
+from tamales_inc.core.settings import INGEST_LOCK_FILE as LOCK_FILE  # in the manifests folder
 from tamales_inc.core.settings import Settings
 
-LOCK_FILE = ".ingest.lock"  # in the manifests folder: one run at a time per TAMALES_HOME
 LOCK_HOLDER = "ingest"
 log = logging.getLogger(__name__)
 
