@@ -78,7 +78,8 @@ def bench_scale(scale: int, repeat: int) -> dict[str, float | int | str]:
     runs = []
     for _ in range(repeat):
         env = clean_env(TAMALES_HOME=str(home))
-        runs.append(measure([sys.executable, "-m", "tamales_inc.warehouse.transform"], env))
+        command = [sys.executable, "-m", "tamales_inc.warehouse.transform", "--force"]
+        runs.append(measure(command, env))
     best = fastest(runs)
     return {
         "scale": scale,
