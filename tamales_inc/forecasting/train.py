@@ -8,13 +8,12 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -24,13 +23,20 @@ from typing import Any, NamedTuple
 import duckdb
 import polars as pl
 
-from tamales_inc.core.cli import make_parser, run_command
-from tamales_inc.core.errors import TamalesError, UsageError
-from tamales_inc.core.files import remove_path
+from tamales_inc.core.errors import TamalesError
+from tamales_inc.core.files import remove_path, require_writable
+from tamales_inc.core.fingerprint import Fingerprint
+from tamales_inc.core.progress import Progress
 from tamales_inc.core.settings import Settings
 from tamales_inc.forecasting.backtest import DEFAULT_ORIGINS, BacktestResult, run_backtest
 from tamales_inc.forecasting.data import FeatureSnapshot, file_sha256, read_features
 from tamales_inc.forecasting.forecast import make_forecasts
+from tamales_inc.forecasting.freshness import (
+    TrainingChanged,
+    describe_change,
+    registered_with,
+    training_fingerprint,
+)
 from tamales_inc.forecasting.intervals import LEVELS, conformal_quantiles, interval_coverage
 from tamales_inc.forecasting.metrics import METRIC_COLUMNS, overall_metric
 from tamales_inc.forecasting.models import (
@@ -39,7 +45,7 @@ from tamales_inc.forecasting.models import (
     XGBoostForecaster,
     default_models,
 )
-from tamales_inc.forecasting.registry import new_version, promote, save_version
+from tamales_inc.forecasting.registry import METADATA_FILE, new_version, promote, save_version
 from tamales_inc.forecasting.report import FeatureImportance, write_report
 from tamales_inc.forecasting.tables import (
     BACKTEST_METRICS,
@@ -73,6 +79,7 @@ class TrainingRun:
     seed: int
     horizons: tuple[int, ...]
     n_origins: int
+    inputs: Fingerprint
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     trained_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(tzinfo=None))
     started: float = field(default_factory=time.perf_counter)
@@ -163,24 +170,35 @@ def run_training(
     horizons: tuple[int, ...] = DEFAULT_HORIZONS,
     n_origins: int = DEFAULT_ORIGINS,
     report: bool = True,
+    inputs: Fingerprint | None = None,
 ) -> TrainingResult:
-    """Backtest, pick and register the champion, forecast, publish `ml.*`, write the report."""
-    run = TrainingRun(settings, seed=seed, horizons=tuple(horizons), n_origins=n_origins)
+    """Backtest, pick and register the champion, forecast, publish `ml.*`, write the report.
+
+    `inputs` is the run's fingerprint (`freshness.training_fingerprint`, computed when not
+    given): a registered version trained from the same inputs is reused, not stored twice."""
+    inputs = inputs or training_fingerprint(
+        settings, seed=seed, horizons=tuple(horizons), n_origins=n_origins
+    )
+    run = TrainingRun(
+        settings, seed=seed, horizons=tuple(horizons), n_origins=n_origins, inputs=inputs
+    )
     snapshot = read_mart(run)
+    require_writable(settings.models_dir, settings.warehouse_dir)  # fails before the backtest
     models = {model.name: model for model in default_models(horizons=run.horizons, seed=seed)}
     backtest = backtest_models(run, models, snapshot.features)
     choice = choose_champion(backtest.metrics)
     log.info("champion %s: %s", choice.name, choice.reason)
     model = fit_final(run, models[choice.name], snapshot.features)
     quantiles, coverage = calibrate_intervals(backtest.predictions, choice.name)
-    version = new_version(settings, run.trained_at, choice.name)
+    reused = registered_with(settings, run.inputs, METADATA_FILE)
+    version = reused or new_version(settings, run.trained_at, choice.name)
     forecasts = make_forecasts(
         model, snapshot.features, quantiles, horizons=run.horizons, model_version=version
     )
     champion = Champion(choice, model, version, quantiles, coverage, forecasts)
     outcome = Outcome(snapshot, backtest, champion)
-    model_dir = register(run, outcome)
-    publish_ml_tables(run, outcome, model_dir)
+    model_dir = register(run, outcome) if reused is None else settings.models_dir / reused
+    publish_ml_tables(run, outcome, model_dir, keep_model=reused is not None)
     if choice.is_promoted:
         promote(settings, version)
     report_dir = write_run_report(run, outcome, models) if report else None
@@ -210,12 +228,22 @@ def backtest_models(
     run: TrainingRun, models: dict[str, Forecaster], features: pl.DataFrame
 ) -> BacktestResult:
     """Backtest every model on the same rolling origins."""
-    factories = {name: model.clone for name, model in models.items()}
-    with run.timed("backtest"):
+    with run.timed("backtest"), Progress("backtest", len(models) * run.n_origins, "fits") as fits:
+        factories = {name: _counted(model.clone, fits) for name, model in models.items()}
         try:
             return run_backtest(factories, features, horizons=run.horizons, n_origins=run.n_origins)
         except ValueError as exc:
             raise TrainingError(f"backtest failed: {exc}") from exc
+
+
+def _counted(factory: Callable[[], Forecaster], progress: Progress) -> Callable[[], Forecaster]:
+    """`factory`, counting each model it makes (one per backtest origin) into `progress`."""
+
+    def make() -> Forecaster:
+        progress.advance()
+        return factory()
+
+    return make
 
 
 def choose_champion(metrics: pl.DataFrame) -> Choice:
@@ -287,6 +315,8 @@ def model_metadata(run: TrainingRun, outcome: Outcome) -> dict[str, Any]:
         "training_data_version": snapshot.data_version,
         "warehouse_sha256": snapshot.warehouse_sha256,
         "warehouse_path": str(snapshot.warehouse_path),
+        "inputs_fingerprint": run.inputs.value,
+        "inputs": run.inputs.parts,
         "n_feature_rows": features.height,
         "n_series": features["series_id"].n_unique(),
         "trained_at": run.trained_at.isoformat() + "Z",
@@ -325,6 +355,8 @@ def ml_table_rows(run: TrainingRun, outcome: Outcome) -> dict[Table, pl.DataFram
         "seasonal_naive_wape": overall_metric(metrics, BASELINE),
         "is_champion": True,
         "is_promoted": champion.choice.is_promoted,
+        "inputs_fingerprint": run.inputs.value,
+        "inputs": run.inputs.to_json(),
     }
     coverage = champion.coverage.with_columns(
         pl.lit(champion.version).alias("model_version"), pl.lit(champion.name).alias("model_name")
@@ -338,17 +370,21 @@ def ml_table_rows(run: TrainingRun, outcome: Outcome) -> dict[Table, pl.DataFram
     }
 
 
-def publish_ml_tables(run: TrainingRun, outcome: Outcome, model_dir: Path) -> None:
+def publish_ml_tables(
+    run: TrainingRun, outcome: Outcome, model_dir: Path, keep_model: bool = False
+) -> None:
     """Write the run's `ml` tables into a copy of the published warehouse and publish it, if
-    that warehouse is still the one trained on; on failure the registered version goes too."""
+    that warehouse is still the one trained on; on failure the version registered by this run
+    goes too (not a reused one, `keep_model`)."""
     rows = ml_table_rows(run, outcome)
     settings, trained_on = run.settings, outcome.snapshot.warehouse_sha256
     try:
-        with staged_warehouse(settings, from_current=True) as staged:
+        with staged_warehouse(settings, from_current=True, holder=PROG) as staged:
             if file_sha256(staged) != trained_on:
-                raise TrainingError(
-                    f"{settings.warehouse_path} changed while training (a transform ran): "
-                    "rerun train"
+                raise TrainingChanged(
+                    f"{settings.warehouse_path} changed while training "
+                    f"({describe_change(settings, run.inputs)}); "
+                    "nothing was published: rerun train"
                 )
             con = duckdb.connect(str(staged))
             try:
@@ -360,7 +396,8 @@ def publish_ml_tables(run: TrainingRun, outcome: Outcome, model_dir: Path) -> No
             finally:
                 con.close()
     except BaseException:
-        remove_path(model_dir)
+        if not keep_model:
+            remove_path(model_dir)
         raise
 
 
@@ -440,46 +477,11 @@ def _result(
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The `train` command line."""
-    parser = make_parser(
-        "python -m tamales_inc.forecasting.train",
-        "Backtest the forecasters on the published warehouse, register and promote the "
-        "champion, write forecasts and the report.",
-    )
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default 42)")
-    parser.add_argument(
-        "--horizon", type=int, default=len(DEFAULT_HORIZONS), help="months ahead H (default 3)"
-    )
-    parser.add_argument(
-        "--origins",
-        type=int,
-        default=DEFAULT_ORIGINS,
-        help="backtest origins K, the last K months (default 6)",
-    )
-    parser.add_argument("--no-report", action="store_true", help="skip the charts and report")
-    return parser
-
-
-def command(args: argparse.Namespace) -> None:
-    """Run one training with the parsed options and print its summary line."""
-    if not 1 <= args.horizon <= 12:
-        raise UsageError(f"--horizon must be between 1 and 12, got {args.horizon}")
-    if args.origins < 1:
-        raise UsageError(f"--origins must be >= 1, got {args.origins}")
-    result = run_training(
-        Settings.from_env(),
-        seed=args.seed,
-        horizons=tuple(range(1, args.horizon + 1)),
-        n_origins=args.origins,
-        report=not args.no_report,
-    )
-    print(f"{PROG}: {result.summary()}", flush=True)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    """CLI entry point: returns the exit code."""
-    return run_command(PROG, build_parser(), command, argv)
+    """CLI entry point (`tamales_inc.forecasting.cli`): returns the exit code."""
+    from tamales_inc.forecasting.cli import main as cli_main
+
+    return cli_main(argv)
 
 
 if __name__ == "__main__":
