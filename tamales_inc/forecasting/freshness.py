@@ -95,12 +95,18 @@ def build_identity(settings: Settings) -> str | None:
 
 
 def training_fingerprint(
-    settings: Settings, *, seed: int, horizons: tuple[int, ...], n_origins: int
+    settings: Settings,
+    *,
+    seed: int,
+    horizons: tuple[int, ...],
+    n_origins: int,
+    code_dir: Path = FORECASTING_PACKAGE_DIR,
 ) -> Fingerprint:
-    """The fingerprint of a training run with these parameters on the published warehouse."""
+    """The fingerprint of a training run with these parameters on the published warehouse, with
+    the forecasting code in `code_dir`."""
     return Fingerprint.of(
         warehouse_build=build_identity(settings),
-        code=package_digest(FORECASTING_PACKAGE_DIR),
+        code=package_digest(code_dir),
         libraries=distribution_versions(*LIBRARIES),
         params={"seed": seed, "horizons": list(horizons), "n_origins": n_origins},
     )

@@ -54,15 +54,22 @@ class UpToDate:
 
 
 def transform_fingerprint(
-    settings: Settings, plan: BuildPlan, *, export: bool, options: dict[str, object] | None = None
+    settings: Settings,
+    plan: BuildPlan,
+    *,
+    export: bool,
+    options: dict[str, object] | None = None,
+    dbt_project_dir: Path = DBT_PROJECT_DIR,
+    code_dir: Path = WAREHOUSE_PACKAGE_DIR,
 ) -> Fingerprint:
-    """The fingerprint of a build of `plan`; `options` are further transform options that change
-    the result (e.g. an engine)."""
+    """The fingerprint of a build of `plan` with the dbt project and warehouse code in these
+    folders; `options` are further transform options that change the result (e.g. an engine).
+    Paths are left out: a TAMALES_HOME moved with its files' times kept is still up to date."""
     return Fingerprint.of(
         landed=_landed_part(settings, plan),
-        dbt_project=files_digest(DBT_PROJECT_DIR, DBT_PROJECT_SUFFIXES),
-        dbt_vars={**plan.dbt_vars(), "raw_dir": str(settings.raw_dir)},
-        code=package_digest(WAREHOUSE_PACKAGE_DIR),
+        dbt_project=files_digest(dbt_project_dir, DBT_PROJECT_SUFFIXES),
+        dbt_vars=plan.dbt_vars(),
+        code=package_digest(code_dir),
         libraries=distribution_versions(*LIBRARIES),
         options={"export": export, "mixed_versions": plan.is_mixed, **(options or {})},
     )
