@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import traceback
@@ -58,6 +59,9 @@ def configure_logging(name: str, *, quiet: bool = False, verbose: bool = False) 
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
+    # a log line that cannot be written (e.g. a library's log file on a full disk) must not
+    # print a traceback of its own: the command's one-line error says what went wrong
+    logging.raiseExceptions = False
     for noisy in QUIET_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -119,6 +123,10 @@ def run_command(
     except Terminated:
         log.error("terminated; nothing half-written was published, rerun to finish")
         return EXIT_TERMINATED
+    except BrokenPipeError:  # the reader went away (`just status | head -3`): not a failure
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so flushing stdout at exit does not fail again
+        return EXIT_OK
     except KeyboardInterrupt:
         log.error("interrupted; nothing half-written was published, rerun to finish")
         return EXIT_INTERRUPTED

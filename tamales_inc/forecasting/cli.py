@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from tamales_inc.core.cli import make_parser, run_command
 from tamales_inc.core.errors import UsageError
-from tamales_inc.core.files import exclusive_lock, require_writable
+from tamales_inc.core.files import exclusive_lock, require_free_space, require_writable
 from tamales_inc.core.runs import recorded_run
 from tamales_inc.core.settings import Settings
 from tamales_inc.forecasting.freshness import UpToDate, check_up_to_date, training_fingerprint
@@ -76,7 +76,7 @@ def command(args: argparse.Namespace) -> None:
         "force": args.force,
     }
     with recorded_run(settings.manifests_dir, PROG, options) as record:
-        require_published(settings)
+        published = require_published(settings)
         inputs = training_fingerprint(
             settings, seed=args.seed, horizons=horizons, n_origins=args.origins
         )
@@ -91,6 +91,8 @@ def command(args: argparse.Namespace) -> None:
             log.info("training (changed: %s)", ", ".join(verdict))
         folders = [settings.models_dir, settings.warehouse_dir]
         require_writable(*folders, *([settings.reports_dir] if not args.no_report else []))
+        size = published.stat().st_size  # publishing writes a copy of it with the ml tables
+        require_free_space(settings.warehouse_dir, size + size // 10, "a copy of the warehouse")
         with exclusive_lock(settings.models_dir / LOCK_FILE, PROG):
             from tamales_inc.forecasting.train import run_training
 

@@ -5,9 +5,10 @@ landed parquet folder (`raw_dir`, read by the sources) and the DuckDB file, thre
 limit (`db_path`, `threads`, `duckdb_memory_limit`, read by `dbt_project/profiles.yml`, which keeps
 defaults for a bare `dbt` run). Nothing is passed through environment variables.
 
-dbt's per-node lines are shown with `--verbose` only (its log file under `$TAMALES_HOME/dbt/logs`
-always has them); otherwise dbt runs `--quiet`, which still prints every failing node's message,
-and a progress bar (or throttled lines) counts the nodes.
+dbt prints its own lines only with `--verbose` (its log file under `$TAMALES_HOME/dbt/logs` always
+has them); otherwise a progress bar (or throttled lines) counts the nodes, and a failure is logged
+here in full (each failing node's message) before the caller's one-line error. dbt's own error
+output would add stack traces, e.g. for a full disk.
 """
 
 from __future__ import annotations
@@ -103,16 +104,17 @@ def invoke_dbt(
     target_dir: Path | None = None,
 ) -> DbtOutcome:
     """Run one dbt command in-process against the DuckDB file `db_path`, with `dbt_vars` and
-    `extra_vars` (e.g. `data_version`) as its variables. dbt prints its per-node lines only when
-    this process logs debug lines (`--verbose`); failures always. Ctrl-C or SIGTERM during the run
-    is raised again here once dbt has cancelled its queries."""
+    `extra_vars` (e.g. `data_version`) as its variables. dbt prints its own lines only when this
+    process logs debug lines (`--verbose`); failures are logged in full either way. Ctrl-C or
+    SIGTERM during the run is raised again here once dbt has cancelled its queries."""
     from dbt.cli.main import dbtRunner
 
     target = target_dir or dbt_target_dir(settings)
     all_vars = {**dbt_vars(settings, db_path), **(extra_vars or {})}
-    quiet = [] if log.isEnabledFor(logging.DEBUG) else ["--quiet"]
+    level = "info" if log.isEnabledFor(logging.DEBUG) else "none"
     args = [
-        *quiet,
+        "--log-level",
+        level,
         *command,
         "--project-dir",
         str(DBT_PROJECT_DIR),
@@ -140,10 +142,22 @@ def invoke_dbt(
         status = str(getattr(node_result.status, "value", node_result.status)).lower()
         counts[status] = counts.get(status, 0) + 1
         if status in FAILED_STATUSES:
-            message = (node_result.message or "").strip().splitlines()
-            detail = message[0] if message else status
-            failures.append(f"{node_result.node.resource_type} {node_result.node.name} ({detail})")
+            failures.append(_report_failure(node_result, status, target))
     exception = None if result.exception is None else str(result.exception)
+    if exception and len(exception.strip().splitlines()) > 1:
+        log.error("dbt %s failed:\n%s", command[0], exception.strip())
     return DbtOutcome(
         success=bool(result.success), status_counts=counts, failures=failures, exception=exception
     )
+
+
+def _report_failure(node_result: object, status: str, target: Path) -> str:
+    """Log a failing node's whole message (and where its compiled SQL is); return its one-line
+    summary for the error."""
+    node = node_result.node  # type: ignore[attr-defined]
+    message = (node_result.message or "").strip()  # type: ignore[attr-defined]
+    compiled = getattr(node, "compiled_path", None)
+    where = f"\n  compiled SQL: {target / compiled}" if compiled else ""
+    log.error("%s %s: %s%s", node.resource_type, node.name, message or status, where)
+    first = message.splitlines()[0] if message else status
+    return f"{node.resource_type} {node.name} ({first})"

@@ -18,7 +18,7 @@ import duckdb
 
 from ingest.tables import LANDED_TABLES
 from tamales_inc.core.cli import make_parser, run_command
-from tamales_inc.core.files import require_writable
+from tamales_inc.core.files import require_free_space, require_writable
 from tamales_inc.core.fingerprint import Fingerprint
 from tamales_inc.core.runs import recorded_run
 from tamales_inc.core.settings import Settings
@@ -206,6 +206,9 @@ def _build(
 
     started = time.perf_counter()
     require_writable(settings.warehouse_dir, settings.dbt_dir)
+    if settings.warehouse_path.is_file():  # a new build is about the size of the last one
+        size = settings.warehouse_path.stat().st_size
+        require_free_space(settings.warehouse_dir, size + size // 5, "a new warehouse build")
     with staged_warehouse(settings, from_current=False, holder=PROG) as db_path:
         log.debug("dbt build into %s ...", db_path)
         dbt_started = time.perf_counter()
