@@ -115,6 +115,8 @@ def invoke_dbt(
     args = [
         "--log-level",
         level,
+        "--log-level-file",  # explicit: it follows --log-level otherwise
+        "debug",
         *command,
         "--project-dir",
         str(DBT_PROJECT_DIR),
