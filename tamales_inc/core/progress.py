@@ -90,6 +90,11 @@ class Progress:
             self.done += units
         self._tick()
 
+    def refresh(self) -> None:
+        """Show the elapsed time again (throttled) without counting anything, e.g. while a tool
+        is still planning its work."""
+        self._tick()
+
     def line(self) -> str:
         """`dbt build: 53/113 nodes, 4.2 s`."""
         return f"{self.label}: {self._count()}, {self.seconds:.1f} s"

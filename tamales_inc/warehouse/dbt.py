@@ -94,6 +94,8 @@ class _NodeCounter:
                 self.progress.set_total(total)
         elif name == "NodeFinished":
             self.progress.advance()
+        else:  # parsing, planning: keep the elapsed time moving
+            self.progress.refresh()
 
 
 def invoke_dbt(

@@ -54,6 +54,8 @@ def test_plain_lines_off_a_terminal_are_throttled(caplog) -> None:
     stream = io.StringIO()
     logger = logging.getLogger("tests.progress.plain")
     with caplog.at_level(logging.INFO, logger=logger.name):
+        with Progress("dbt build", unit="nodes", logger=logger, stream=stream, every=0.0) as dbt:
+            dbt.refresh()  # still planning: the time moves, the count is unknown
         with Progress("backtest", 30, "fits", logger=logger, stream=stream, every=0.0) as fits:
             for _ in range(3):
                 fits.advance()
@@ -62,6 +64,7 @@ def test_plain_lines_off_a_terminal_are_throttled(caplog) -> None:
                 slow.advance()
     lines = [record.getMessage() for record in caplog.records]
     assert [line.split(",")[0] for line in lines] == [
+        "dbt build: 0/? nodes",
         "backtest: 1/30 fits",
         "backtest: 2/30 fits",
         "backtest: 3/30 fits",
