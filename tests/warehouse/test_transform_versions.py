@@ -3,12 +3,14 @@ version of some tables waits for the rest, and a mixed build only when asked."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 
 from ingest.pipeline import run_ingest
+from tamales_inc.core.runs import run_records_dir
 from tamales_inc.core.settings import Settings
 from tamales_inc.operations.gc import forget_landed
 from tamales_inc.warehouse.errors import LandedDataError
@@ -76,6 +78,11 @@ def test_no_common_version_is_refused_unless_a_mixed_build_is_asked_for(
     assert cli.returncode == 1
     assert cli.stderr == f"transform: error: {refused.value}\n"
     assert not settings.warehouse_path.exists()
+    # the failed run left its record
+    (record,) = run_records_dir(settings.manifests_dir, "transform").glob("*.json")
+    failed = json.loads(record.read_text(encoding="utf-8"))
+    assert (failed["status"], failed["error"]) == ("failed", str(refused.value))
+    assert failed["options"]["allow_mixed_versions"] is False
 
     mixed = run_module(
         "tamales_inc.warehouse.transform",
