@@ -11,7 +11,7 @@ set quiet := true
 default:
     just --list --unsorted
 
-# Run every stage, each skipped when its inputs did not change (`just build --force`, `--seed 7`)
+# Run every stage, each skipped when its inputs did not change (`just build --force`, `--seed 7`, `--engine spark`)
 build *args:
     python -m tamales_inc.operations.build "$@"
 
@@ -55,16 +55,26 @@ sample *args:
 test *args: test-deps
     python -m pytest "$@"
 
-# Install the test-only services: Azurite (pinned in package-lock.json) and Debian's Chromium
+# Install the test-only dependencies: Azurite and mermaid-cli (pinned in package-lock.json), the spark group (dbt-spark, pyspark; Java from Debian if missing) and Debian's Chromium
 test-deps *args:
     #!/usr/bin/env bash
     set -euo pipefail
     if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
-        echo "usage: just test-deps  (npm ci for Azurite; apt-get install chromium when root and missing)"
+        echo "usage: just test-deps  (npm ci for Azurite and mermaid-cli; the spark group; java and chromium from apt when root and missing)"
         exit 0
     fi
-    npm ci --no-audit --no-fund --silent
+    PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --silent
+    uv sync --group spark --inexact --quiet
+    command -v java >/dev/null || if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null; else echo "java not found (not root): the Spark equivalence test will be skipped"; fi
     command -v chromium >/dev/null || if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; else echo "chromium not found (not root): the docs-page browser test will be skipped"; fi
+
+# Open the EDA notebook (marimo) on 127.0.0.1 over the data of $TAMALES_HOME (`just eda --port 2719`)
+eda *args:
+    marimo edit notebooks/eda.py --host 127.0.0.1 "$@"
+
+# Render every Mermaid diagram of README.md and docs/ to SVG under docs/_diagrams/ (`just diagrams --out /tmp/d`)
+diagrams *args:
+    python docs/diagrams.py "$@"
 
 # Lint and check formatting (options go to `ruff check`, e.g. `just lint --fix`)
 lint *args:

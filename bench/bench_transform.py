@@ -7,7 +7,10 @@ own subprocess (wall time from outside; peak RSS = the child's ru_maxrss), next 
 `dbt --version` start-up measured in the same run as the reference. Prints a Markdown table and
 writes it to `bench/results/transform.md`.
 
-    uv run python bench/bench_transform.py [--scales 1,100,1000] [--repeat 1]
+    uv run python bench/bench_transform.py [--scales 1,100,1000] [--repeat 1] [--engine spark]
+
+`--engine spark` times the Spark transform instead (dbt-spark, then the load into DuckDB; needs
+the spark dependency group and Java) and writes `bench/results/transform-spark.md`.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from measure import (
     write_results,
 )
 
-from tamales_inc.core.settings import Settings
+from tamales_inc.core.settings import ENGINES, Settings
 from tamales_inc.warehouse.transform import LANDED_TABLES, landed_versions
 
 TARGET_SECONDS = 60.0
@@ -72,13 +75,14 @@ def dbt_version_startup() -> Measurement:
     return measure([str(dbt), "--version"], clean_env())
 
 
-def bench_scale(scale: int, repeat: int) -> dict[str, float | int | str]:
+def bench_scale(scale: int, repeat: int, engine: str = "duckdb") -> dict[str, float | int | str]:
     home = landed_home(scale)
     lines = landed_lines(home)
     runs = []
     for _ in range(repeat):
         env = clean_env(TAMALES_HOME=str(home))
         command = [sys.executable, "-m", "tamales_inc.warehouse.transform", "--force"]
+        command += ["--engine", engine]
         runs.append(measure(command, env))
     best = fastest(runs)
     return {
@@ -126,19 +130,22 @@ def table(results: list[dict[str, float | int | str]], startup: Measurement) -> 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the Markdown table."""
-    opts = scale_parser("bench_transform", __doc__, "1,100,1000").parse_args(argv)
+    parser = scale_parser("bench_transform", __doc__, "1,100,1000")
+    parser.add_argument("--engine", choices=ENGINES, default="duckdb", help="transform engine")
+    opts = parser.parse_args(argv)
     startup = dbt_version_startup()
     print(f"bench: bare `dbt --version` {startup['seconds']:.2f} s", flush=True)
     results = []
     for scale in opts.scales:
-        result = bench_scale(scale, opts.repeat)
+        result = bench_scale(scale, opts.repeat, opts.engine)
         print(
             f"bench: scale {scale}: transform {float(result['seconds']):.1f} s, "
             f"peak RSS {float(result['rss']):,.0f} MB | {result['summary']}",
             flush=True,
         )
         results.append(result)
-    write_results("transform", f"{table(results, startup)}\n\n{measured_on()}\n")
+    name = "transform" if opts.engine == "duckdb" else f"transform-{opts.engine}"
+    write_results(name, f"{table(results, startup)}\n\n{measured_on()}\n")
     return 0
 
 

@@ -30,7 +30,7 @@
         'product_dim' as table_name,
         data_version,
         count(*) as n_rows,
-        null::double as sales
+        cast(null as double) as sales
     from {{ source('teinvento_inc', 'product_dim') }}
     group by data_version
 
@@ -41,7 +41,7 @@
         'region_dim' as table_name,
         data_version,
         count(*) as n_rows,
-        null::double as sales
+        cast(null as double) as sales
     from {{ source('teinvento_inc', 'region_dim') }}
     group by data_version
 {%- endmacro %}

@@ -1,6 +1,6 @@
 {#- Stable text key: accents stripped, lower case, runs of other characters collapsed to `-`. -#}
 {% macro slugify(text) -%}
-    trim(regexp_replace(lower(strip_accents({{ text }})), '[^a-z0-9]+', '-', 'g'), '-')
+    {{ trim_characters(replace_all_matches('lower(' ~ strip_accents(text) ~ ')', "'[^a-z0-9]+'", "'-'"), "'-'") }}
 {%- endmacro %}
 
 {#- Empty or blank text to NULL, otherwise trimmed. -#}

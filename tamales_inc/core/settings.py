@@ -19,9 +19,12 @@ ENVIRONMENT: dict[str, str] = {
     "TAMALES_API_PORT": "port the API listens on (default 8000)",
     "TAMALES_DUCKDB_MEMORY_LIMIT": "DuckDB memory limit of the transform (default 1GB)",
     "TAMALES_DBT_THREADS": "dbt threads of the transform (default 2)",
+    "TAMALES_ENGINE": "engine the transform builds with: duckdb (default) or spark (docs/spark.md)",
     "TAMALES_KEEP_DATA_VERSIONS": "data versions `just gc` keeps (default 3)",
     "TAMALES_KEEP_MODELS": "model versions (and reports) `just gc` keeps (default 5)",
 }
+# Engines the dbt project builds on; the published warehouse is a DuckDB file either way.
+ENGINES: tuple[str, ...] = ("duckdb", "spark")
 INGEST_STATE_FILE = "ingest_state.json"
 INGEST_RUNS_DIR = "runs"
 INGEST_LOCK_FILE = ".ingest.lock"
@@ -45,6 +48,13 @@ def _load_dotenv(path: Path) -> dict[str, str]:
 
 def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _engine(value: str | None) -> str:
+    engine = (value or "duckdb").strip().lower()
+    if engine not in ENGINES:
+        raise ValueError(f"TAMALES_ENGINE {value!r} is not one of {', '.join(ENGINES)}")
+    return engine
 
 
 def _port(value: str | None, default: int) -> int:
@@ -84,6 +94,7 @@ class Settings:
     dbt_threads: int = 2
     keep_data_versions: int = DEFAULT_KEEP_DATA_VERSIONS
     keep_models: int = DEFAULT_KEEP_MODELS
+    engine: str = "duckdb"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -109,6 +120,7 @@ class Settings:
             keep_models=_count(
                 "TAMALES_KEEP_MODELS", merged.get("TAMALES_KEEP_MODELS"), DEFAULT_KEEP_MODELS
             ),
+            engine=_engine(merged.get("TAMALES_ENGINE")),
         )
 
     @property
@@ -165,6 +177,10 @@ class Settings:
     @property
     def dbt_dir(self) -> Path:
         return self.home / "dbt"
+
+    @property
+    def spark_dir(self) -> Path:
+        return self.home / "spark"
 
     def raw_path(self, source: str, version: str, table: str) -> Path:
         return self.raw_dir / source / version / f"{table}.parquet"

@@ -67,6 +67,7 @@ def dbt_vars(settings: Settings, db_path: Path) -> dict[str, object]:
         "db_path": str(db_path),
         "threads": settings.dbt_threads,
         "duckdb_memory_limit": settings.duckdb_memory_limit,
+        "spark_dir": str(settings.spark_dir),
     }
 
 

@@ -8,6 +8,7 @@ is imported only when a build runs.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -21,8 +22,8 @@ from tamales_inc.core.cli import make_parser, run_command
 from tamales_inc.core.files import require_free_space, require_writable
 from tamales_inc.core.fingerprint import Fingerprint
 from tamales_inc.core.runs import recorded_run
-from tamales_inc.core.settings import Settings
-from tamales_inc.warehouse.dbt import invoke_dbt
+from tamales_inc.core.settings import ENGINES, Settings
+from tamales_inc.warehouse.engine import dbt_build
 from tamales_inc.warehouse.errors import TransformError
 from tamales_inc.warehouse.export import ExportedTable, export_processed
 from tamales_inc.warehouse.freshness import UpToDate, check_up_to_date, transform_fingerprint
@@ -40,7 +41,7 @@ COUNTED_TABLES: tuple[str, ...] = (
 )
 PUBLISHED_ALIAS = "published_warehouse"
 # the command's options a run record keeps
-OPTIONS = ("data_version", "no_export", "allow_mixed_versions", "force")
+OPTIONS = ("data_version", "no_export", "allow_mixed_versions", "force", "engine")
 log = logging.getLogger(__name__)
 
 
@@ -119,9 +120,11 @@ def _write_build_info(
     fingerprint: Fingerprint,
     built_at: datetime,
     dbt_version: str,
+    engine: str,
 ) -> None:
     """`meta.build_info`, one row: when, from which data version (and each table's, for a mixed
-    build), with which dbt, from which inputs (the fingerprint is the build's identity)."""
+    build), with which dbt on which engine, from which inputs (the fingerprint is the build's
+    identity)."""
     versions = con.execute("select distinct data_version from marts.fct_sales").fetchall()
     built = {row[0] for row in versions}
     planned = set(plan.table_versions.values())
@@ -134,10 +137,10 @@ def _write_build_info(
     con.execute(
         "create or replace table meta.build_info (built_at timestamp, data_version varchar, "
         "dbt_version varchar, table_versions varchar, is_mixed_versions boolean, "
-        "inputs_fingerprint varchar, inputs varchar)"
+        "inputs_fingerprint varchar, inputs varchar, engine varchar)"
     )
     con.execute(
-        "insert into meta.build_info values (?, ?, ?, ?, ?, ?, ?)",
+        "insert into meta.build_info values (?, ?, ?, ?, ?, ?, ?, ?)",
         [
             built_at.replace(tzinfo=None),
             plan.data_version,
@@ -146,6 +149,7 @@ def _write_build_info(
             plan.is_mixed,
             fingerprint.value,
             fingerprint.to_json(),
+            engine,
         ],
     )
 
@@ -159,7 +163,7 @@ def _complete_build(
 ) -> dict[str, int]:
     """Give a passed dbt build its `meta.build_info` and the published warehouse's other schemas;
     return the row counts of the summary."""
-    _write_build_info(con, plan, fingerprint, datetime.now(UTC), dbt_version)
+    _write_build_info(con, plan, fingerprint, datetime.now(UTC), dbt_version, settings.engine)
     carried = carry_over_schemas(con, settings.warehouse_path)
     if carried:
         log.debug(
@@ -189,6 +193,7 @@ def run_transform(
     fails.
     """
     plan = plan_build(settings, data_version, allow_mixed=allow_mixed)
+    options = {"engine": settings.engine, **(options or {})}
     fingerprint = transform_fingerprint(settings, plan, export=export, options=options)
     if not force:
         verdict = check_up_to_date(settings, fingerprint, export=export)
@@ -210,9 +215,9 @@ def _build(
         size = settings.warehouse_path.stat().st_size
         require_free_space(settings.warehouse_dir, size + size // 5, "a new warehouse build")
     with staged_warehouse(settings, from_current=False, holder=PROG) as db_path:
-        log.debug("dbt build into %s ...", db_path)
+        log.debug("dbt build on %s into %s ...", settings.engine, db_path)
         dbt_started = time.perf_counter()
-        outcome = invoke_dbt(settings, ["build"], db_path, plan.dbt_vars())
+        outcome = dbt_build(settings, db_path, plan.dbt_vars())
         dbt_finished = time.perf_counter()
         dbt_seconds = dbt_finished - dbt_started
         if not outcome.success:
@@ -245,6 +250,8 @@ def _build(
 
 def _command(args: argparse.Namespace) -> None:
     settings = Settings.from_env()
+    if args.engine:
+        settings = dataclasses.replace(settings, engine=args.engine)
     options = {name: getattr(args, name) for name in OPTIONS}
     with recorded_run(settings.manifests_dir, PROG, options) as record:
         result = run_transform(
@@ -296,6 +303,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--force", action="store_true", help="rebuild even when the inputs did not change"
+    )
+    parser.add_argument(
+        "--engine", choices=ENGINES, help="engine dbt builds on (default: TAMALES_ENGINE, duckdb)"
     )
     return parser
 

@@ -89,6 +89,24 @@ def test_docs_are_generated_and_served_offline(
         node = manifest["nodes"]["model.tamales.sales_features"]
         assert node["database"] == "tamales" and node["schema"] == "marts"
         assert all(column["description"] for column in node["columns"].values())
+        # the site opens on the project's own overview page
+        overview = manifest["docs"]["doc.tamales.__overview__"]["block_contents"]
+        assert "# Tamales lakehouse warehouse" in overview and "## Where to start" in overview
+        # the ml tables written by training are documented sources of the same warehouse
+        forecasts = manifest["sources"]["source.tamales.ml.forecasts"]
+        assert forecasts["schema"] == "ml" and forecasts["database"] == "tamales"
+        assert forecasts["description"] and all(
+            column["description"] for column in forecasts["columns"].values()
+        )
+        # exposures: who consumes the marts, at the end of the lineage graph
+        api = manifest["exposures"]["exposure.tamales.sales_api"]
+        training = manifest["exposures"]["exposure.tamales.training_run"]
+        assert api["type"] == "application" and training["type"] == "ml"
+        assert "model.tamales.sales_features" in training["depends_on"]["nodes"]
+        assert {"model.tamales.fct_sales_monthly", "source.tamales.ml.forecasts"} <= set(
+            api["depends_on"]["nodes"]
+        )
+        assert "exposure.tamales.sales_api" in manifest["child_map"]["model.tamales.dim_zone"]
     finally:
         server.shutdown()
         server.server_close()

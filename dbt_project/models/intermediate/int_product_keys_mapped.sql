@@ -26,8 +26,11 @@ feed_ids_without_product_row as (
 
     select distinct feed_sales.id_product
     from feed_sales
-    anti join feed_products
-        on feed_sales.id_product = feed_products.id_product
+    where not exists (
+        select 1
+        from feed_products
+        where feed_products.id_product = feed_sales.id_product
+    )
 
 ),
 
@@ -57,12 +60,14 @@ feed_keys as (
 
     select
         'teinvento_inc' as source,
-        cast(id_product as varchar) as source_product_key,
+        cast(id_product as {{ dbt.type_string() }}) as source_product_key,
         case
-            when product_name is null then 'unknown-' || id_product
+            when product_name is null then 'unknown-' || cast(id_product as {{ dbt.type_string() }})
             else {{ slugify("product_name || ' ' || coalesce(calorie_category, 'unknown')") }}
         end as product_id,
-        coalesce(product_name, 'Unknown product ' || id_product) as product_name,
+        coalesce(
+            product_name, 'Unknown product ' || cast(id_product as {{ dbt.type_string() }})
+        ) as product_name,
         null as flavor,
         brand_name,
         producer_name,
@@ -81,19 +86,42 @@ erp_code_categories as (
         {{ conformed_calorie_category('calorie_category') }} as calorie_category,
         count(*) as n_lines
     from erp_sales
-    group by all
+    group by
+        product_code,
+        product_name,
+        flavor,
+        {{ conformed_calorie_category('calorie_category') }}
+
+),
+
+erp_code_ranks as (
+
+    -- each code takes its predominant name, flavor and calorie category (ties go to Regular)
+    select
+        *,
+        row_number() over (
+            partition by product_code
+            order by
+                n_lines desc,
+                calorie_category = 'Regular' desc,
+                calorie_category,
+                product_name,
+                flavor
+        ) as code_rank
+    from erp_code_categories
 
 ),
 
 erp_codes as (
 
-    -- each code takes its predominant name, flavor and calorie category (ties go to Regular)
-    select *
-    from erp_code_categories
-    qualify row_number() over (
-        partition by product_code
-        order by n_lines desc, calorie_category = 'Regular' desc, calorie_category, product_name, flavor
-    ) = 1
+    select
+        product_code,
+        product_name,
+        flavor,
+        calorie_category,
+        n_lines
+    from erp_code_ranks
+    where code_rank = 1
 
 ),
 

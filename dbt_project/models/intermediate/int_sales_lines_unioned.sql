@@ -72,10 +72,10 @@ feed_lines as (
     from feed_sales
     left join product_keys
         on product_keys.source = 'teinvento_inc'
-        and cast(feed_sales.id_product as varchar) = product_keys.source_product_key
+        and cast(feed_sales.id_product as {{ dbt.type_string() }}) = product_keys.source_product_key
     left join zone_keys
         on zone_keys.source = 'teinvento_inc'
-        and cast(feed_sales.id_region as varchar) = zone_keys.source_zone_key
+        and cast(feed_sales.id_region as {{ dbt.type_string() }}) = zone_keys.source_zone_key
 
 ),
 

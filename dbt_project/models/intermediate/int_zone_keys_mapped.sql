@@ -17,7 +17,7 @@ feed_keys as (
 
     select
         'teinvento_inc' as source,
-        cast(id_region as varchar) as source_zone_key,
+        cast(id_region as {{ dbt.type_string() }}) as source_zone_key,
         {{ slugify('region_name') }} as zone_id,
         region_name as zone_name
     from feed_regions

@@ -15,19 +15,21 @@ month_span as (
 
 ),
 
-months as (
+month_starts as (
 
     select
-        cast(
-            unnest(
-                generate_series(
-                    first_month,
-                    last_month + to_months({{ var('calendar_months_ahead') }}),
-                    interval 1 month
-                )
-            ) as date
-        ) as month_date
+        {{ month_series(
+            'first_month',
+            dbt.dateadd('month', var('calendar_months_ahead'), 'last_month')
+        ) }} as month_start
     from month_span
+
+),
+
+months as (
+
+    select cast(month_start as date) as month_date
+    from month_starts
 
 ),
 
@@ -37,7 +39,7 @@ final as (
         month_date,
         cast(year(month_date) as integer) as year,
         cast(month(month_date) as integer) as month_of_year,
-        cast(strftime(month_date, '%b') as varchar) as month_name,
+        cast({{ month_abbreviation('month(month_date)') }} as {{ dbt.type_string() }}) as month_name,
         cast(quarter(month_date) as integer) as quarter
     from months
 

@@ -26,14 +26,14 @@ points_of_sale as (
 final as (
 
     select
-        cast(points_of_sale.point_of_sale_id as varchar) as point_of_sale_id,
-        cast(points_of_sale.source as varchar) as source,
-        cast(points_of_sale.zone_id as varchar) as zone_id,
+        cast(points_of_sale.point_of_sale_id as {{ dbt.type_string() }}) as point_of_sale_id,
+        cast(points_of_sale.source as {{ dbt.type_string() }}) as source,
+        cast(points_of_sale.zone_id as {{ dbt.type_string() }}) as zone_id,
         cast(
             case points_of_sale.source
                 when 'tamales_inc' then 'Tamales Inc ERP sales of zone '
                 else 'Teinvento market feed sales of region '
-            end || zones.zone_name as varchar
+            end || zones.zone_name as {{ dbt.type_string() }}
         ) as description
     from points_of_sale
     left join zones

@@ -29,7 +29,7 @@ conformed as (
         min(try_cast(source_product_key as bigint)) filter (
             where source = 'teinvento_inc'
         ) as teinvento_id_product,
-        bool_or(is_unknown) as is_unknown
+        {{ dbt.bool_or("is_unknown") }} as is_unknown
     from product_keys
     group by product_id
 
@@ -38,14 +38,14 @@ conformed as (
 final as (
 
     select
-        cast(product_id as varchar) as product_id,
-        cast(product_name as varchar) as product_name,
-        cast(flavor as varchar) as flavor,
-        cast(brand as varchar) as brand,
-        cast(producer as varchar) as producer,
-        cast(calorie_category as varchar) as calorie_category,
+        cast(product_id as {{ dbt.type_string() }}) as product_id,
+        cast(product_name as {{ dbt.type_string() }}) as product_name,
+        cast(flavor as {{ dbt.type_string() }}) as flavor,
+        cast(brand as {{ dbt.type_string() }}) as brand,
+        cast(producer as {{ dbt.type_string() }}) as producer,
+        cast(calorie_category as {{ dbt.type_string() }}) as calorie_category,
         coalesce(producer = 'Tamales Inc', false) as is_own_brand,
-        cast(tamales_inc_product_code as varchar) as tamales_inc_product_code,
+        cast(tamales_inc_product_code as {{ dbt.type_string() }}) as tamales_inc_product_code,
         cast(teinvento_id_product as bigint) as teinvento_id_product,
         is_unknown
     from conformed

@@ -26,9 +26,9 @@ conformed as (
 final as (
 
     select
-        cast(zone_id as varchar) as zone_id,
-        cast(zone_name as varchar) as zone_name,
-        cast(tamales_inc_zone as varchar) as tamales_inc_zone,
+        cast(zone_id as {{ dbt.type_string() }}) as zone_id,
+        cast(zone_name as {{ dbt.type_string() }}) as zone_name,
+        cast(tamales_inc_zone as {{ dbt.type_string() }}) as tamales_inc_zone,
         cast(teinvento_id_region as bigint) as teinvento_id_region
     from conformed
 

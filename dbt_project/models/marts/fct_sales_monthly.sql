@@ -80,9 +80,9 @@ zero_filled as (
 final as (
 
     select
-        cast(source as varchar) as source,
-        cast(product_id as varchar) as product_id,
-        cast(zone_id as varchar) as zone_id,
+        cast(source as {{ dbt.type_string() }}) as source,
+        cast(product_id as {{ dbt.type_string() }}) as product_id,
+        cast(zone_id as {{ dbt.type_string() }}) as zone_id,
         cast(sales_month as date) as sales_month,
         cast(sales as double) as sales,
         cast(n_sales_lines as bigint) as n_sales_lines,

@@ -62,21 +62,25 @@ series_history as (
         lag(sales, 3) over by_series as sales_lag_3,
         lag(sales, 6) over by_series as sales_lag_6,
         lag(sales, 12) over by_series as sales_lag_12,
-        avg(sales) over (by_series rows between 2 preceding and current row) as rolling_mean_3,
-        avg(sales) over (by_series rows between 5 preceding and current row) as rolling_mean_6,
-        avg(sales) over (by_series rows between 11 preceding and current row) as rolling_mean_12,
-        stddev_samp(sales) over (
-            by_series rows between 2 preceding and current row
-        ) as rolling_std_3,
-        stddev_samp(sales) over (
-            by_series rows between 5 preceding and current row
-        ) as rolling_std_6,
-        stddev_samp(sales) over (
-            by_series rows between 11 preceding and current row
-        ) as rolling_std_12,
+        avg(sales) over last_3_months as rolling_mean_3,
+        avg(sales) over last_6_months as rolling_mean_6,
+        avg(sales) over last_12_months as rolling_mean_12,
+        stddev_samp(sales) over last_3_months as rolling_std_3,
+        stddev_samp(sales) over last_6_months as rolling_std_6,
+        stddev_samp(sales) over last_12_months as rolling_std_12,
         row_number() over by_series as months_of_history
     from series_months
-    window by_series as (partition by series_id order by sales_month)
+    window
+        by_series as (partition by series_id order by sales_month),
+        last_3_months as (
+            partition by series_id order by sales_month rows between 2 preceding and current row
+        ),
+        last_6_months as (
+            partition by series_id order by sales_month rows between 5 preceding and current row
+        ),
+        last_12_months as (
+            partition by series_id order by sales_month rows between 11 preceding and current row
+        )
 
 ),
 
@@ -197,14 +201,14 @@ joined as (
 final as (
 
     select
-        cast(series_id as varchar) as series_id,
-        cast(source as varchar) as source,
-        cast(product_id as varchar) as product_id,
-        cast(zone_id as varchar) as zone_id,
+        cast(series_id as {{ dbt.type_string() }}) as series_id,
+        cast(source as {{ dbt.type_string() }}) as source,
+        cast(product_id as {{ dbt.type_string() }}) as product_id,
+        cast(zone_id as {{ dbt.type_string() }}) as zone_id,
         cast(sales_month as date) as sales_month,
-        cast(calorie_category as varchar) as calorie_category,
+        cast(calorie_category as {{ dbt.type_string() }}) as calorie_category,
         cast(is_own_brand as boolean) as is_own_brand,
-        cast(data_version as varchar) as data_version,
+        cast(data_version as {{ dbt.type_string() }}) as data_version,
         cast(sales as double) as sales,
         cast(target_sales_next_month as double) as target_sales_next_month,
         cast(sales_lag_1 as double) as sales_lag_1,

@@ -17,7 +17,7 @@ latest_version as (
 renamed as (
 
     select
-        blob_name || ':' || line_number as sales_line_id,
+        blob_name || ':' || cast(line_number as {{ dbt.type_string() }}) as sales_line_id,
         data_version,
         make_date(year, {{ month_number('trim(month)') }}, 1) as sales_month,
         year as sales_year,
