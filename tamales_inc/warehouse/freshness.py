@@ -71,7 +71,12 @@ def transform_fingerprint(
         dbt_vars=plan.dbt_vars(),
         code=package_digest(code_dir),
         libraries=distribution_versions(*LIBRARIES),
-        options={"export": export, "mixed_versions": plan.is_mixed, **(options or {})},
+        options={
+            "engine": settings.engine,
+            "export": export,
+            "mixed_versions": plan.is_mixed,
+            **(options or {}),
+        },
     )
 
 

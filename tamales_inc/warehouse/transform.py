@@ -193,7 +193,6 @@ def run_transform(
     fails.
     """
     plan = plan_build(settings, data_version, allow_mixed=allow_mixed)
-    options = {"engine": settings.engine, **(options or {})}
     fingerprint = transform_fingerprint(settings, plan, export=export, options=options)
     if not force:
         verdict = check_up_to_date(settings, fingerprint, export=export)
