@@ -1,38 +1,51 @@
 # Tamales lakehouse: blobs -> raw parquet -> dbt warehouse -> forecaster -> REST API.
-# Every recipe runs inside the uv-managed environment (`uv run just <recipe>`).
+# Every recipe runs inside the uv-managed environment (`uv run just <recipe>`); options after a
+# recipe's name reach its command (`just build --force`, `just docs --port 9000 --no-serve`), and
+# `just <recipe> --help` shows them.
 
 set dotenv-load := true
 set positional-arguments := true
+set quiet := true
 
 # List the recipes
 default:
-    @just --list --unsorted
+    just --list --unsorted
 
-# Run every stage on the configured source (the built-in sample when none is set); `just build --engine spark` transforms on Spark
+# Run every stage, each skipped when its inputs did not change (`just build --force`, `--seed 7`, `--engine spark`)
 build *args:
-    just ingest
-    just transform "$@"
-    just train
+    python -m tamales_inc.operations.build "$@"
 
 # Land each changed delivery whole or not at all as typed parquet (`--accept <version>` for a real change; the sample when no source is set)
 ingest *args:
     python -m ingest "$@"
 
-# Build the dbt warehouse from the landed parquet (dbt build) and publish it atomically
+# Build the dbt warehouse from the landed parquet and publish it atomically (`--force`, `--data-version`)
 transform *args:
     python -m tamales_inc.warehouse.transform "$@"
 
-# Generate the dbt docs of the published warehouse and serve them on 127.0.0.1 (default port 8080)
-docs port="8080":
-    python -m tamales_inc.warehouse.dbt_docs --port {{port}}
-
 # Backtest the forecasters, register and promote the champion, forecast (`just train --seed 7`)
 train *args:
-    python -m tamales_inc.forecasting.train "$@"
+    python -m tamales_inc.forecasting "$@"
+
+# Show what is published: data version and age, latest month, model, forecasts, landed versions, last runs
+status *args:
+    python -m tamales_inc.operations.status "$@"
+
+# List old data and model versions to delete, keeping what is in use (`just gc --apply` deletes them)
+gc *args:
+    python -m tamales_inc.operations.gc "$@"
+
+# Generate the dbt docs of the published warehouse and serve them on 127.0.0.1 (`--port 8080`, `--no-serve`)
+docs *args:
+    python -m tamales_inc.warehouse.dbt_docs "$@"
 
 # Open a read-only SQL shell on the published warehouse (`just sql -c "select ..."` runs one statement)
 sql *args:
     python -m tamales_inc.warehouse.sql_shell "$@"
+
+# Serve the REST API on 127.0.0.1:8000 (`just serve --host 0.0.0.0 --port 9000`); its OpenAPI docs at /schema
+serve *args:
+    python -m tamales_sales_service "$@"
 
 # Write a sample container (e.g. `just sample --scale 100 --out /tmp/c`)
 sample *args:
@@ -50,16 +63,22 @@ sample-upload *args:
 sas *args:
     @python -m ingest.sas "$@"
 
-# Run the test suite (installs the test-only services first)
+# Run the test suite (installs the test-only services first; options go to pytest)
 test *args: test-deps
     python -m pytest "$@"
 
 # Install the test-only dependencies: Azurite and mermaid-cli (pinned in package-lock.json), the spark group (dbt-spark, pyspark; Java from Debian if missing) and Debian's Chromium
-test-deps:
+test-deps *args:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
+        echo "usage: just test-deps  (npm ci for Azurite and mermaid-cli; the spark group; java and chromium from apt when root and missing)"
+        exit 0
+    fi
     PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --silent
     uv sync --group spark --inexact --quiet
-    @command -v java >/dev/null || if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null; else echo "java not found (not root): the Spark equivalence test will be skipped"; fi
-    @command -v chromium >/dev/null || if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; else echo "chromium not found (not root): the docs-page browser test will be skipped"; fi
+    command -v java >/dev/null || if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null; else echo "java not found (not root): the Spark equivalence test will be skipped"; fi
+    command -v chromium >/dev/null || if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; else echo "chromium not found (not root): the docs-page browser test will be skipped"; fi
 
 # Open the EDA notebook (marimo) on 127.0.0.1 over the data of $TAMALES_HOME (`just eda --port 2719`)
 eda *args:
@@ -69,13 +88,17 @@ eda *args:
 diagrams *args:
     python docs/diagrams.py "$@"
 
-# Lint and check formatting
-lint:
-    ruff check .
+# Lint and check formatting (options go to `ruff check`, e.g. `just lint --fix`)
+lint *args:
+    ruff check . "$@"
     ruff format --check .
 
 # Run every benchmark and print the tables recorded in the README
-bench: bench-ingest bench-transform bench-train bench-api bench-accuracy
+bench: bench-ingest bench-transform bench-train bench-api bench-accuracy bench-noop
+
+# Time a no-op `just build` (nothing changed) next to a full one at scale 1 (`--repeat 5`)
+bench-noop *args:
+    python bench/bench_noop.py "$@"
 
 # Benchmark the ingest against DuckDB's CSV->parquet COPY at scales 1, 100, 1000 (`--scales 1,100`)
 bench-ingest *args:
@@ -92,10 +115,6 @@ bench-train *args:
 # Score the champion, every candidate and statsforecast's AutoETS on real public series, held out after each cut-off (`--sets departures --cutoffs 1`)
 bench-accuracy *args:
     python bench/bench_accuracy.py "$@"
-
-# Serve the REST API on 127.0.0.1:8000 (`just serve --host 0.0.0.0 --port 9000`); its OpenAPI docs at /schema
-serve *args:
-    python -m tamales_sales_service "$@"
 
 # Load-test the API on loopback (wrk, apt-installed when root) against the same queries run in-process
 bench-api *args:

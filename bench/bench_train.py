@@ -88,7 +88,7 @@ def warehouse_for(series: int, seed: int = DEFAULT_SEED) -> Path:
     env = clean_env(TAMALES_HOME=str(home), TAMALES_SOURCE_DIR=str(container))
     print(f"bench: ingest + transform of {series} series into {home}", flush=True)
     _run([sys.executable, "-m", "ingest", "--quiet"], env)
-    _run([sys.executable, "-m", "tamales_inc.warehouse.transform"], env)
+    _run([sys.executable, "-m", "tamales_inc.warehouse.transform", "--force"], env)
     return built
 
 

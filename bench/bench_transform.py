@@ -81,7 +81,8 @@ def bench_scale(scale: int, repeat: int, engine: str = "duckdb") -> dict[str, fl
     runs = []
     for _ in range(repeat):
         env = clean_env(TAMALES_HOME=str(home))
-        command = [sys.executable, "-m", "tamales_inc.warehouse.transform", "--engine", engine]
+        command = [sys.executable, "-m", "tamales_inc.warehouse.transform", "--force"]
+        command += ["--engine", engine]
         runs.append(measure(command, env))
     best = fastest(runs)
     return {

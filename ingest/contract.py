@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from ingest import tables as names
+
 MONTHS: tuple[str, ...] = (
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 )  # fmt: skip
@@ -136,13 +138,8 @@ def _col(name: str, dtype: pl.DataType, required: bool = False) -> Column:
 
 _S, _I32, _I64, _F64 = pl.String(), pl.Int32(), pl.Int64(), pl.Float64()
 
-TAMALES_DATASET = "ventas_mensuales_tamales_inc"
-TEINVENTO_DATASET = "ventas_reportadas_mercado_tamales"
-
 MONTHLY_SALES = TableSpec(
-    "tamales_inc",
-    TAMALES_DATASET,
-    "monthly_sales",
+    *names.MONTHLY_SALES,
     (
         _col("year", _I32, True),
         _col("month", _S, True),
@@ -157,13 +154,13 @@ MONTHLY_SALES = TableSpec(
 )
 
 
-def _market_feed(table: str, *columns: Column) -> TableSpec:
+def _market_feed(name: names.TableName, *columns: Column) -> TableSpec:
     """A table of the market feed (a Spark star schema)."""
-    return TableSpec("teinvento_inc", TEINVENTO_DATASET, table, columns)
+    return TableSpec(*name, columns)
 
 
 FACT_TABLE = _market_feed(
-    "fact_table",
+    names.FACT_TABLE,
     _col("year", _I32, True),
     _col("month", _S, True),
     _col("sales", _F64),
@@ -171,7 +168,7 @@ FACT_TABLE = _market_feed(
     _col("id_product", _I64, True),
 )
 PRODUCT_DIM = _market_feed(
-    "product_dim",
+    names.PRODUCT_DIM,
     _col("id_product", _I64, True),
     _col("calorie_category", _S),
     _col("product", _S),
@@ -179,7 +176,7 @@ PRODUCT_DIM = _market_feed(
     _col("producer", _S),
 )
 REGION_DIM = _market_feed(
-    "region_dim",
+    names.REGION_DIM,
     _col("id_region", _I64, True),
     _col("country", _S),
     _col("region", _S),

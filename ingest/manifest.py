@@ -14,9 +14,9 @@ from ingest.errors import IngestError, redact
 from ingest.report import DeliveryReport, IngestReport, TableReport
 from ingest.source import BlobInfo
 from tamales_inc.core.files import write_json_atomic
+from tamales_inc.core.settings import INGEST_RUNS_DIR as RUNS_DIR
+from tamales_inc.core.settings import INGEST_STATE_FILE as STATE_FILE
 
-STATE_FILE = "ingest_state.json"
-RUNS_DIR = "runs"
 STATE_FORMAT = 1
 
 

@@ -35,10 +35,10 @@ from ingest.report import IngestReport
 from ingest.source import BlobInfo, Source, open_source
 from tamales_inc.core.errors import UsageError
 from tamales_inc.core.files import exclusive_lock, remove_stale_temps
+from tamales_inc.core.settings import INGEST_LOCK_FILE as LOCK_FILE  # in the manifests folder
 from tamales_inc.core.settings import Settings
 from tamales_inc.core.versions import is_version
 
-LOCK_FILE = ".ingest.lock"  # in the manifests folder: one run at a time per TAMALES_HOME
 LOCK_HOLDER = "ingest"
 log = logging.getLogger(__name__)
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +16,7 @@ import pytest
 from tamales_inc.core.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+HOME_PARTS = ("raw", "quarantine", "manifests", "warehouse", "processed", "models", "reports")
 
 
 def settings_for(home: Path, **overrides: object) -> Settings:
@@ -21,6 +26,31 @@ def settings_for(home: Path, **overrides: object) -> Settings:
     return Settings.from_env(env)
 
 
+def copy_home(source: Settings, home: Path, parts: tuple[str, ...] = HOME_PARTS) -> Settings:
+    """A private copy of `source`'s TAMALES_HOME folders (file times kept, so the copy's inputs
+    fingerprint as the original's), reading the same source folder."""
+    home.mkdir(parents=True, exist_ok=True)
+    for part in parts:
+        if (source.home / part).exists():
+            shutil.copytree(source.home / part, home / part, symlinks=True)
+    extra = {"TAMALES_SOURCE_DIR": source.source_dir} if source.source_dir else {}
+    return settings_for(home, **extra)
+
+
+def run_module(
+    module: str, *args: str, home: Path, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """`python -m <module> <args>` on `home`, outside the developer's environment."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=REPO_ROOT,
+        env={"TAMALES_HOME": str(home), "PATH": "/usr/bin:/bin", **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def query_warehouse(settings: Settings, sql: str) -> pl.DataFrame:
     """Run `sql` on the published warehouse of `settings`, read-only."""
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
@@ -28,6 +58,16 @@ def query_warehouse(settings: Settings, sql: str) -> pl.DataFrame:
         return con.execute(sql).pl()
     finally:
         con.close()
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """Undo the logging set-up of a CLI run in-process (its handler writes to a captured stream)."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")

@@ -12,15 +12,16 @@
 from __future__ import annotations
 
 import argparse
-import errno
 import logging
+import os
 import signal
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
-from tamales_inc.core.errors import TamalesError, UsageError, one_line
+from tamales_inc.core.errors import TamalesError, UsageError, one_line, os_advice
+from tamales_inc.core.progress import ProgressAwareHandler, set_prefix
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 EXIT_CODES = (
@@ -28,13 +29,6 @@ EXIT_CODES = (
     "2 bad usage, 130 interrupted, 143 terminated"
 )
 QUIET_LOGGERS = ("azure", "urllib3", "asyncio", "numba", "matplotlib", "cmdstanpy")
-_OS_ADVICE = {
-    errno.ENOSPC: "no space left on the device; free some space (`just gc --apply`) and rerun",
-    errno.EDQUOT: "disk quota exceeded; free some space and rerun",
-    errno.EROFS: "the file system is read-only; set TAMALES_HOME to a writable folder",
-    errno.EACCES: "permission denied; set TAMALES_HOME to a folder you can write, or fix its owner",
-    errno.EPERM: "operation not permitted; set TAMALES_HOME to a folder you can write",
-}
 
 
 class Terminated(KeyboardInterrupt):
@@ -57,28 +51,42 @@ def make_parser(prog: str, description: str, **kwargs: object) -> argparse.Argum
 
 def configure_logging(name: str, *, quiet: bool = False, verbose: bool = False) -> None:
     """Log to stderr as `<name>: <message>`, INFO by default."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = ProgressAwareHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(f"{name}: %(message)s"))
+    set_prefix(f"{name}: ")
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
+    # a log line that cannot be written (e.g. a library's log file on a full disk) must not
+    # print a traceback of its own: the command's one-line error says what went wrong
+    logging.raiseExceptions = False
     for noisy in QUIET_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def describe(exc: BaseException) -> str:
-    """One line for a failure: the message of a TamalesError, the file and advice for an OS error,
-    else the type and first line of the message."""
+    """One line for a failure: the message of a TamalesError, the file and advice for an OS error
+    (or for a library error wrapping one, e.g. DuckDB's "No space left on device"), else the type
+    and first line of the message."""
     if isinstance(exc, TamalesError):
         return str(exc)
     if isinstance(exc, OSError) and exc.errno is not None:
         where = f" ({exc.filename})" if exc.filename else ""
-        advice = _OS_ADVICE.get(exc.errno, exc.strerror or type(exc).__name__)
+        advice = os_advice(exc.errno) or exc.strerror or type(exc).__name__
         return one_line(f"{exc.strerror or type(exc).__name__}{where}: {advice}")
     text = str(exc).strip().splitlines()
-    return one_line(f"{type(exc).__name__}: {text[0] if text else 'no message'}")
+    first = text[0] if text else "no message"
+    advice = os_advice(str(exc))
+    if advice:
+        return one_line(f"{first}: {advice}")
+    return one_line(f"{type(exc).__name__}: {first}")
+
+
+def is_explained(exc: BaseException) -> bool:
+    """Whether `describe` says what to do next (no traceback hint needed)."""
+    return isinstance(exc, TamalesError | OSError) or os_advice(str(exc)) is not None
 
 
 @contextmanager
@@ -115,6 +123,10 @@ def run_command(
     except Terminated:
         log.error("terminated; nothing half-written was published, rerun to finish")
         return EXIT_TERMINATED
+    except BrokenPipeError:  # the reader went away (`just status | head -3`): not a failure
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so flushing stdout at exit does not fail again
+        return EXIT_OK
     except KeyboardInterrupt:
         log.error("interrupted; nothing half-written was published, rerun to finish")
         return EXIT_INTERRUPTED
@@ -124,7 +136,7 @@ def run_command(
         if debug_enabled():
             traceback.print_exc()
         print(f"{prog}: error: {describe(exc)}", file=sys.stderr, flush=True)
-        if not isinstance(exc, TamalesError | OSError) and not debug_enabled():
+        if not is_explained(exc) and not debug_enabled():
             print(f"{prog}: (set TAMALES_DEBUG=1 for a traceback)", file=sys.stderr, flush=True)
         return EXIT_USAGE if isinstance(exc, UsageError) else EXIT_FAILED
     return EXIT_OK if code is None else code

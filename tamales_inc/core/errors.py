@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import re
 from urllib.parse import urlsplit, urlunsplit
 
@@ -10,6 +12,25 @@ _SECRET_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"(?i)(AccountKey=)[^;\s'\"<>]+"),
     re.compile(r"(?i)(SharedAccessSignature=)[^;\s'\"<>]+"),
 )
+
+_OS_ADVICE: dict[int, str] = {
+    errno.ENOSPC: "no space left on the device; free some space (`just gc --apply`) and rerun",
+    errno.EDQUOT: "disk quota exceeded; free some space (`just gc --apply`) and rerun",
+    errno.EROFS: "the file system is read-only; set TAMALES_HOME to a writable folder",
+    errno.EACCES: "permission denied; set TAMALES_HOME to a folder you can write, or fix its owner",
+    errno.EPERM: "operation not permitted; set TAMALES_HOME to a folder you can write",
+}
+
+
+def os_advice(failure: int | str) -> str | None:
+    """What to do about an operating-system failure: given its errno, or a message that names it
+    (DuckDB and dbt wrap `No space left on device` in their own errors); None for anything else."""
+    if isinstance(failure, int):
+        return _OS_ADVICE.get(failure)
+    for code, advice in _OS_ADVICE.items():
+        if os.strerror(code) in failure:
+            return advice
+    return None
 
 
 def redact(text: str) -> str:

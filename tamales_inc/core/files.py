@@ -6,6 +6,7 @@ the previous file or the new one, never half of one, and the next run sweeps wha
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import logging
@@ -16,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tamales_inc.core.errors import TamalesError
+from tamales_inc.core.errors import TamalesError, os_advice
 
 TEMP_MARK = ".tmp-"
 log = logging.getLogger(__name__)
@@ -120,3 +121,33 @@ def exclusive_lock(lock_file: Path, holder: str, *, wait: bool = False) -> Itera
             handle.truncate()
             handle.flush()
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def require_writable(*folders: Path) -> None:
+    """Create each folder and a probe file in it, before a long run writes there: a read-only,
+    full or foreign folder fails now (OSError: one line with advice), not after the work."""
+    for folder in folders:
+        probe = folder / f".write-probe{TEMP_MARK}{os.getpid()}"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with open(probe, "x", encoding="utf-8") as handle:
+                try:
+                    handle.write("probe\n")
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                finally:
+                    probe.unlink()
+        except OSError as exc:  # name the folder, not the probe
+            raise OSError(exc.errno, exc.strerror, str(folder)) from None
+
+
+def require_free_space(folder: Path, needed: int, what: str) -> None:
+    """Fail now (one line, ENOSPC's advice) when `folder`'s file system has less than `needed`
+    bytes free for `what`, rather than part-way through writing it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(folder).free
+    if free < needed:
+        raise TamalesError(
+            f"{what} needs about {needed / 1e6:,.1f} MB in {folder}, {free / 1e6:,.1f} MB free: "
+            f"{os_advice(errno.ENOSPC)}"
+        )

@@ -39,9 +39,16 @@ ENVIRONMENT: dict[str, str] = {
     "version, in percent, as min,max (default -10,50)",
     "TAMALES_SALES_CHANGE": "allowed change of a table's sales total against the previous landed "
     "version, in percent, as min,max (default -10,50)",
+    "TAMALES_KEEP_DATA_VERSIONS": "data versions `just gc` keeps (default 3)",
+    "TAMALES_KEEP_MODELS": "model versions (and reports) `just gc` keeps (default 5)",
 }
 # Engines the dbt project builds on; the published warehouse is a DuckDB file either way.
 ENGINES: tuple[str, ...] = ("duckdb", "spark")
+INGEST_STATE_FILE = "ingest_state.json"
+INGEST_RUNS_DIR = "runs"
+INGEST_LOCK_FILE = ".ingest.lock"
+DEFAULT_KEEP_DATA_VERSIONS = 3
+DEFAULT_KEEP_MODELS = 5
 
 
 def _load_dotenv(path: Path) -> dict[str, str]:
@@ -171,6 +178,8 @@ class Settings:
     dbt_threads: int = 2
     cache_dir_override: Path | None = None
     train_jobs: int = 1
+    keep_data_versions: int = DEFAULT_KEEP_DATA_VERSIONS
+    keep_models: int = DEFAULT_KEEP_MODELS
     engine: str = "duckdb"
     blob_timeout: float = 15.0
     max_quarantined_per_blob: float = 5.0
@@ -204,6 +213,14 @@ class Settings:
             else None,
             train_jobs=_positive_int(
                 "TAMALES_TRAIN_JOBS", merged.get("TAMALES_TRAIN_JOBS"), os.cpu_count() or 1
+            ),
+            keep_data_versions=_positive_int(
+                "TAMALES_KEEP_DATA_VERSIONS",
+                merged.get("TAMALES_KEEP_DATA_VERSIONS"),
+                DEFAULT_KEEP_DATA_VERSIONS,
+            ),
+            keep_models=_positive_int(
+                "TAMALES_KEEP_MODELS", merged.get("TAMALES_KEEP_MODELS"), DEFAULT_KEEP_MODELS
             ),
             engine=_engine(merged.get("TAMALES_ENGINE")),
             blob_timeout=_number(
@@ -251,6 +268,21 @@ class Settings:
     @property
     def manifests_dir(self) -> Path:
         return self.home / "manifests"
+
+    @property
+    def ingest_state_path(self) -> Path:
+        """What the ingest has landed, per table and version (written by `ingest.manifest`)."""
+        return self.manifests_dir / INGEST_STATE_FILE
+
+    @property
+    def ingest_lock_path(self) -> Path:
+        """The ingest's lock: one ingest (or gc) at a time per TAMALES_HOME."""
+        return self.manifests_dir / INGEST_LOCK_FILE
+
+    @property
+    def ingest_runs_dir(self) -> Path:
+        """The ingest's run manifests, one JSON per run."""
+        return self.manifests_dir / INGEST_RUNS_DIR
 
     @property
     def warehouse_dir(self) -> Path:

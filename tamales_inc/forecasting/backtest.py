@@ -54,6 +54,7 @@ def cross_validation(
     features: pl.DataFrame,
     origins: list[date],
     horizons: tuple[int, ...],
+    progress: Callable[[], None] | None = None,
 ) -> pl.DataFrame:
     """Fit a fresh model at the first origin on the history cut there and move it to each later
     origin with `Forecaster.update` (a refit, unless the family keeps its parameters and takes
@@ -61,6 +62,7 @@ def cross_validation(
 
     Returns one row per (origin, series, horizon) whose actual exists: the columns of
     `ml.backtest_predictions` (sales_month is the month forecast), then series_id and scale.
+    `progress` is called once per origin done.
     """
     known = actuals(features)
     pieces = []
@@ -85,6 +87,8 @@ def cross_validation(
                 "scale",
             )
         )
+        if progress is not None:
+            progress()
     if not pieces:
         raise ValueError(f"no backtest origin for {name}")
     return pl.concat(pieces)
@@ -96,15 +100,16 @@ def run_backtest(
     *,
     horizons: tuple[int, ...],
     n_origins: int = DEFAULT_ORIGINS,
+    progress: Callable[[], None] | None = None,
 ) -> BacktestResult:
     """Backtest every model on the same origins and score them the same way (`predictions` also
-    carry `scale` and `mase_scale`)."""
+    carry `scale` and `mase_scale`); `progress` is called once per model and origin."""
     origins = backtest_origins(features, n_origins)
     scales = series_scales(features, origins)
     frames, seconds = [], {}
     for name, factory in factories.items():
         started = time.perf_counter()
-        frames.append(cross_validation(factory, features, origins, horizons))
+        frames.append(cross_validation(factory, features, origins, horizons, progress))
         seconds[name] = time.perf_counter() - started
         log.info("backtest %s: %d origins in %.2f s", name, len(origins), seconds[name])
     predictions = (

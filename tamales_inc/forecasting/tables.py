@@ -66,6 +66,15 @@ class Table:
         columns = ", ".join(column.ddl for column in self.columns)
         return f"{verb} {self.qualified_name} ({columns})"
 
+    def missing_columns_sql(self, existing: set[str]) -> list[str]:
+        """`alter table` statements adding the nullable columns an older table lacks (a table
+        that keeps history outlives the code that created it)."""
+        return [
+            f"alter table {self.qualified_name} add column {column.name} {column.sql_type}"
+            for column in self.columns
+            if column.name not in existing and column.nullable
+        ]
+
     def conform(self, frame: pl.DataFrame) -> pl.DataFrame:
         """`frame`'s columns of this table, in its order and cast to its types."""
         return frame.select(self.column_names).cast(self.schema)
@@ -121,6 +130,8 @@ MODEL_RUNS = Table(
         Column("seasonal_naive_wape", "double"),
         _required("is_champion", "boolean"),
         _required("is_promoted", "boolean"),
+        Column("inputs_fingerprint", "varchar"),  # the run's inputs (forecasting/freshness.py)
+        Column("inputs", "varchar"),  # JSON text: the digest of each input
     ),
     keeps_history=True,
 )
@@ -163,6 +174,14 @@ def write_table(con: duckdb.DuckDBPyConnection, table: Table, frame: pl.DataFram
     """Create `table` in `con` (replacing it unless it keeps history) and insert `frame`'s rows."""
     con.execute(f"create schema if not exists {SCHEMA}")
     con.execute(table.create_sql())
+    if table.keeps_history:
+        existing = con.execute(
+            "select column_name from duckdb_columns() "
+            "where database_name = current_database() and schema_name = ? and table_name = ?",
+            [SCHEMA, table.name],
+        ).fetchall()
+        for statement in table.missing_columns_sql({name for (name,) in existing}):
+            con.execute(statement)
     con.register("_frame", table.conform(frame).to_arrow())
     try:
         columns = ", ".join(table.column_names)

@@ -9,7 +9,6 @@ forecast, publish the `ml` tables.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import sys
@@ -25,13 +24,20 @@ from typing import Any, NamedTuple
 import duckdb
 import polars as pl
 
-from tamales_inc.core.cli import make_parser, run_command
-from tamales_inc.core.errors import TamalesError, UsageError
-from tamales_inc.core.files import remove_path
+from tamales_inc.core.errors import TamalesError
+from tamales_inc.core.files import remove_path, require_writable
+from tamales_inc.core.fingerprint import Fingerprint
+from tamales_inc.core.progress import Progress
 from tamales_inc.core.settings import Settings
 from tamales_inc.forecasting.backtest import DEFAULT_ORIGINS, BacktestResult, run_backtest
 from tamales_inc.forecasting.data import FeatureSnapshot, file_sha256, read_features
 from tamales_inc.forecasting.forecast import make_forecasts
+from tamales_inc.forecasting.freshness import (
+    TrainingChanged,
+    describe_change,
+    registered_with,
+    training_fingerprint,
+)
 from tamales_inc.forecasting.intervals import LEVELS, conformal_quantiles, interval_coverage
 from tamales_inc.forecasting.metrics import METRIC_COLUMNS, overall_metric
 from tamales_inc.forecasting.models import (
@@ -44,6 +50,7 @@ from tamales_inc.forecasting.models import (
 from tamales_inc.forecasting.models.combination import CombinationForecaster
 from tamales_inc.forecasting.models.statistical import prepare_statsforecast_import
 from tamales_inc.forecasting.registry import (
+    METADATA_FILE,
     new_version,
     promote,
     run_record_path,
@@ -93,6 +100,7 @@ class TrainingRun:
     seed: int
     horizons: tuple[int, ...]
     n_origins: int
+    inputs: Fingerprint
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     trained_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(tzinfo=None))
     started: float = field(default_factory=time.perf_counter)
@@ -123,6 +131,7 @@ class Candidate:
     version: str
     quantiles: pl.DataFrame
     coverage: pl.DataFrame
+    is_reused: bool = False  # registered by an earlier run with the same inputs
 
 
 @dataclass(frozen=True)
@@ -214,12 +223,22 @@ def run_training(
     horizons: tuple[int, ...] = DEFAULT_HORIZONS,
     n_origins: int = DEFAULT_ORIGINS,
     report: bool = True,
+    inputs: Fingerprint | None = None,
 ) -> TrainingResult:
     """Backtest every candidate, pick the champion, register every candidate, forecast, publish
-    `ml.*`, promote, write the report."""
+    `ml.*`, promote, write the report.
+
+    `inputs` is the run's fingerprint (`freshness.training_fingerprint`, computed when not
+    given): a candidate registered from the same inputs is reused, not stored twice."""
+    inputs = inputs or training_fingerprint(
+        settings, seed=seed, horizons=tuple(horizons), n_origins=n_origins
+    )
     prepare_statsforecast_import(settings.cache_dir)
-    run = TrainingRun(settings, seed=seed, horizons=tuple(horizons), n_origins=n_origins)
+    run = TrainingRun(
+        settings, seed=seed, horizons=tuple(horizons), n_origins=n_origins, inputs=inputs
+    )
     snapshot = read_mart(run)
+    require_writable(settings.models_dir, settings.warehouse_dir)  # fails before the backtest
     models = {
         model.name: model
         for model in default_models(horizons=run.horizons, seed=seed, n_jobs=settings.train_jobs)
@@ -241,8 +260,8 @@ def run_training(
         ),
     )
     outcome = Outcome(snapshot, backtest, candidates, champion)
-    model_dirs = register(run, outcome)
-    publish_ml_tables(run, outcome, list(model_dirs.values()))
+    model_dirs, created = register(run, outcome)
+    publish_ml_tables(run, outcome, created)
     if choice.is_promoted:
         promote(settings, champion.version)
     report_dir = write_run_report(run, outcome, models) if report else None
@@ -274,9 +293,15 @@ def backtest_models(
     """Backtest every model on the same rolling origins, then add the combinations (members
     and weights chosen at each origin on what is known there)."""
     factories = {name: model.clone for name, model in models.items()}
-    with run.timed("backtest"):
+    with run.timed("backtest"), Progress("backtest", len(models) * run.n_origins, "fits") as fits:
         try:
-            base = run_backtest(factories, features, horizons=run.horizons, n_origins=run.n_origins)
+            base = run_backtest(
+                factories,
+                features,
+                horizons=run.horizons,
+                n_origins=run.n_origins,
+                progress=fits.advance,
+            )
         except ValueError as exc:
             raise TrainingError(f"backtest failed: {exc}") from exc
         predictions, metrics, choices = add_combinations(
@@ -347,8 +372,11 @@ def fit_candidates(
     candidates = {}
     for name, model in fitted.items():
         quantiles, coverage = calibrate_intervals(backtest.predictions, name)
-        version = new_version(run.settings, run.trained_at, name)
-        candidates[name] = Candidate(name, model, version, quantiles, coverage)
+        reused = registered_with(run.settings, run.inputs, name, METADATA_FILE)
+        version = reused or new_version(run.settings, run.trained_at, name)
+        candidates[name] = Candidate(
+            name, model, version, quantiles, coverage, is_reused=reused is not None
+        )
     return candidates
 
 
@@ -358,12 +386,18 @@ def calibrate_intervals(predictions: pl.DataFrame, model: str) -> tuple[pl.DataF
     return conformal_quantiles(residuals, LEVELS), interval_coverage(residuals, LEVELS)
 
 
-def register(run: TrainingRun, outcome: Outcome) -> dict[str, Path]:
-    """Write every candidate (model, interval half-widths, metadata) to `models/<version>/`
-    and the run's record (`models/runs/<run_id>.json`, which names them all)."""
+def register(run: TrainingRun, outcome: Outcome) -> tuple[dict[str, Path], list[Path]]:
+    """Write every candidate (model, interval half-widths, metadata) to `models/<version>/`,
+    except those an earlier run with the same inputs registered (reused, never stored twice),
+    and the run's record (`models/runs/<run_id>.json`, which names them all). Returns every
+    candidate's folder and the folders this run created."""
     dirs: dict[str, Path] = {}
+    created: list[Path] = []
     try:
         for name, candidate in outcome.candidates.items():
+            if candidate.is_reused:
+                dirs[name] = run.settings.models_dir / candidate.version
+                continue
             dirs[name] = save_version(
                 run.settings,
                 candidate.version,
@@ -371,12 +405,13 @@ def register(run: TrainingRun, outcome: Outcome) -> dict[str, Path]:
                 candidate.quantiles,
                 model_metadata(run, outcome, candidate),
             )
+            created.append(dirs[name])
         save_run_record(run.settings, run.run_id, run_record(run, outcome))
     except BaseException:
-        for path in dirs.values():
+        for path in created:
             remove_path(path)
         raise
-    return dirs
+    return dirs, created
 
 
 def run_record(run: TrainingRun, outcome: Outcome) -> dict[str, Any]:
@@ -426,6 +461,8 @@ def model_metadata(run: TrainingRun, outcome: Outcome, candidate: Candidate) -> 
         "training_data_version": snapshot.data_version,
         "warehouse_sha256": snapshot.warehouse_sha256,
         "warehouse_path": str(snapshot.warehouse_path),
+        "inputs_fingerprint": run.inputs.value,
+        "inputs": run.inputs.parts,
         "n_feature_rows": features.height,
         "n_series": features["series_id"].n_unique(),
         "trained_at": run.trained_at.isoformat() + "Z",
@@ -476,6 +513,8 @@ def ml_table_rows(run: TrainingRun, outcome: Outcome) -> dict[Table, pl.DataFram
                 "seasonal_naive_wape": overall_metric(metrics, BASELINE),
                 "is_champion": is_champion,
                 "is_promoted": is_champion and champion.choice.is_promoted,
+                "inputs_fingerprint": run.inputs.value,
+                "inputs": run.inputs.to_json(),
             }
         )
         coverage.append(
@@ -492,17 +531,19 @@ def ml_table_rows(run: TrainingRun, outcome: Outcome) -> dict[Table, pl.DataFram
     }
 
 
-def publish_ml_tables(run: TrainingRun, outcome: Outcome, model_dirs: list[Path]) -> None:
+def publish_ml_tables(run: TrainingRun, outcome: Outcome, created: list[Path]) -> None:
     """Write the run's `ml` tables into a copy of the published warehouse and publish it, if
-    that warehouse is still the one trained on; on failure the registered versions go too."""
+    that warehouse is still the one trained on; on failure the versions this run registered go
+    too (`created`; never a reused one)."""
     rows = ml_table_rows(run, outcome)
     settings, trained_on = run.settings, outcome.snapshot.warehouse_sha256
     try:
-        with staged_warehouse(settings, from_current=True) as staged:
+        with staged_warehouse(settings, from_current=True, holder=PROG) as staged:
             if file_sha256(staged) != trained_on:
-                raise TrainingError(
-                    f"{settings.warehouse_path} changed while training (a transform ran): "
-                    "rerun train"
+                raise TrainingChanged(
+                    f"{settings.warehouse_path} changed while training "
+                    f"({describe_change(settings, run.inputs)}); "
+                    "nothing was published: rerun train"
                 )
             con = duckdb.connect(str(staged))
             try:
@@ -514,7 +555,7 @@ def publish_ml_tables(run: TrainingRun, outcome: Outcome, model_dirs: list[Path]
             finally:
                 con.close()
     except BaseException:
-        for path in model_dirs:
+        for path in created:
             remove_path(path)
         remove_path(run_record_path(settings, run.run_id))
         raise
@@ -599,46 +640,11 @@ def _result(
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The `train` command line."""
-    parser = make_parser(
-        "python -m tamales_inc.forecasting.train",
-        "Backtest the forecasters on the published warehouse, register and promote the "
-        "champion, write forecasts and the report.",
-    )
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default 42)")
-    parser.add_argument(
-        "--horizon", type=int, default=len(DEFAULT_HORIZONS), help="months ahead H (default 3)"
-    )
-    parser.add_argument(
-        "--origins",
-        type=int,
-        default=DEFAULT_ORIGINS,
-        help="backtest origins K, the last K months (default 6)",
-    )
-    parser.add_argument("--no-report", action="store_true", help="skip the charts and report")
-    return parser
-
-
-def command(args: argparse.Namespace) -> None:
-    """Run one training with the parsed options and print its summary line."""
-    if not 1 <= args.horizon <= 12:
-        raise UsageError(f"--horizon must be between 1 and 12, got {args.horizon}")
-    if args.origins < 1:
-        raise UsageError(f"--origins must be >= 1, got {args.origins}")
-    result = run_training(
-        Settings.from_env(),
-        seed=args.seed,
-        horizons=tuple(range(1, args.horizon + 1)),
-        n_origins=args.origins,
-        report=not args.no_report,
-    )
-    print(f"{PROG}: {result.summary()}", flush=True)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    """CLI entry point: returns the exit code."""
-    return run_command(PROG, build_parser(), command, argv)
+    """CLI entry point (`tamales_inc.forecasting.cli`): returns the exit code."""
+    from tamales_inc.forecasting.cli import main as cli_main
+
+    return cli_main(argv)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,11 @@ Everything dbt needs from the project's settings reaches it as a dbt variable (`
 landed parquet folder (`raw_dir`, read by the sources) and the DuckDB file, threads and memory
 limit (`db_path`, `threads`, `duckdb_memory_limit`, read by `dbt_project/profiles.yml`, which keeps
 defaults for a bare `dbt` run). Nothing is passed through environment variables.
+
+dbt prints its own lines only with `--verbose` (its log file under `$TAMALES_HOME/dbt/logs` always
+has them); otherwise a progress bar (or throttled lines) counts the nodes, and a failure is logged
+here in full (each failing node's message) before the caller's one-line error. dbt's own error
+output would add stack traces, e.g. for a full disk.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from tamales_inc.core.errors import os_advice
+from tamales_inc.core.progress import Progress
 from tamales_inc.core.settings import Settings
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
@@ -30,12 +37,17 @@ class DbtOutcome:
     exception: str | None
 
     def failure_summary(self) -> str:
-        """One line naming what failed."""
+        """One line naming what failed (and what to do, for a full or read-only disk)."""
         if self.exception:
-            return self.exception.strip().splitlines()[0]
-        shown = "; ".join(self.failures[:5])
-        more = f" (+{len(self.failures) - 5} more)" if len(self.failures) > 5 else ""
-        return f"{len(self.failures)} failing node(s): {shown}{more}"
+            text = self.exception.strip()
+            line = text.splitlines()[0] if text else "dbt failed"
+        else:
+            shown = "; ".join(self.failures[:5])
+            more = f" (+{len(self.failures) - 5} more)" if len(self.failures) > 5 else ""
+            text = "\n".join(self.failures)
+            line = f"{len(self.failures)} failing node(s): {shown}{more}"
+        advice = os_advice(text)
+        return f"{line}: {advice}" if advice else line
 
 
 def dbt_target_dir(settings: Settings) -> Path:
@@ -69,6 +81,24 @@ def _close_duckdb_environment() -> None:
     DuckDBConnectionManager.close_all_connections()
 
 
+class _NodeCounter:
+    """A dbt event callback counting finished nodes into a Progress."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+
+    def __call__(self, event: object) -> None:
+        name = event.info.name  # type: ignore[attr-defined]
+        if name == "LogStartLine":
+            total = int(event.data.total)  # type: ignore[attr-defined]
+            if total != self.progress.total:
+                self.progress.set_total(total)
+        elif name == "NodeFinished":
+            self.progress.advance()
+        else:  # parsing, planning: keep the elapsed time moving
+            self.progress.refresh()
+
+
 def invoke_dbt(
     settings: Settings,
     command: list[str],
@@ -77,15 +107,19 @@ def invoke_dbt(
     target_dir: Path | None = None,
 ) -> DbtOutcome:
     """Run one dbt command in-process against the DuckDB file `db_path`, with `dbt_vars` and
-    `extra_vars` (e.g. `data_version`) as its variables. dbt's own output is quiet when this
-    process logs warnings only (`--quiet`)."""
+    `extra_vars` (e.g. `data_version`) as its variables. dbt prints its own lines only when this
+    process logs debug lines (`--verbose`); failures are logged in full either way. Ctrl-C or
+    SIGTERM during the run is raised again here once dbt has cancelled its queries."""
     from dbt.cli.main import dbtRunner
 
     target = target_dir or dbt_target_dir(settings)
     all_vars = {**dbt_vars(settings, db_path), **(extra_vars or {})}
-    quiet = [] if log.isEnabledFor(logging.INFO) else ["--quiet"]
+    level = "info" if log.isEnabledFor(logging.DEBUG) else "none"
     args = [
-        *quiet,
+        "--log-level",
+        level,
+        "--log-level-file",  # explicit: it follows --log-level otherwise
+        "debug",
         *command,
         "--project-dir",
         str(DBT_PROJECT_DIR),
@@ -98,10 +132,14 @@ def invoke_dbt(
         "--vars",
         json.dumps(all_vars),
     ]
+    progress = Progress(f"dbt {command[0]}", unit="nodes", logger=log)
     try:
-        result = dbtRunner().invoke(args)
+        with progress:
+            result = dbtRunner(callbacks=[_NodeCounter(progress)]).invoke(args)
     finally:
         _close_duckdb_environment()
+    if isinstance(result.exception, KeyboardInterrupt):
+        raise result.exception
     counts: dict[str, int] = {}
     failures: list[str] = []
     node_results = getattr(result.result, "results", None) or []
@@ -109,10 +147,22 @@ def invoke_dbt(
         status = str(getattr(node_result.status, "value", node_result.status)).lower()
         counts[status] = counts.get(status, 0) + 1
         if status in FAILED_STATUSES:
-            message = (node_result.message or "").strip().splitlines()
-            detail = message[0] if message else status
-            failures.append(f"{node_result.node.resource_type} {node_result.node.name} ({detail})")
+            failures.append(_report_failure(node_result, status, target))
     exception = None if result.exception is None else str(result.exception)
+    if exception and len(exception.strip().splitlines()) > 1:
+        log.error("dbt %s failed:\n%s", command[0], exception.strip())
     return DbtOutcome(
         success=bool(result.success), status_counts=counts, failures=failures, exception=exception
     )
+
+
+def _report_failure(node_result: object, status: str, target: Path) -> str:
+    """Log a failing node's whole message (and where its compiled SQL is); return its one-line
+    summary for the error."""
+    node = node_result.node  # type: ignore[attr-defined]
+    message = (node_result.message or "").strip()  # type: ignore[attr-defined]
+    compiled = getattr(node, "compiled_path", None)
+    where = f"\n  compiled SQL: {target / compiled}" if compiled else ""
+    log.error("%s %s: %s%s", node.resource_type, node.name, message or status, where)
+    first = message.splitlines()[0] if message else status
+    return f"{node.resource_type} {node.name} ({first})"

@@ -1,4 +1,9 @@
-"""Warehouse stage: `dbt build` into a fresh DuckDB file, publish it atomically, export parquet."""
+"""Warehouse stage: `dbt build` into a fresh DuckDB file, publish it atomically, export parquet.
+
+The build reads one data version of every landed table (`landed.plan_build`) and is skipped when
+the published build recorded the same inputs (`freshness`), unless forced. Cheap to import: dbt
+is imported only when a build runs.
+"""
 
 from __future__ import annotations
 
@@ -12,18 +17,22 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.contract import TABLES
+from ingest.tables import LANDED_TABLES
 from tamales_inc.core.cli import make_parser, run_command
-from tamales_inc.core.errors import TamalesError
+from tamales_inc.core.files import require_free_space, require_writable
+from tamales_inc.core.fingerprint import Fingerprint
+from tamales_inc.core.runs import recorded_run
 from tamales_inc.core.settings import ENGINES, Settings
-from tamales_inc.core.versions import is_version
 from tamales_inc.warehouse.engine import dbt_build
+from tamales_inc.warehouse.errors import TransformError
 from tamales_inc.warehouse.export import ExportedTable, export_processed
+from tamales_inc.warehouse.freshness import UpToDate, check_up_to_date, transform_fingerprint
+from tamales_inc.warehouse.landed import BuildPlan, landed, plan_build
 from tamales_inc.warehouse.publish import staged_warehouse
 
+__all__ = ["LANDED_TABLES", "TransformError", "TransformResult", "main", "run_transform"]
+
 PROG = "transform"
-# landed tables the dbt sources read, (source, table): every table of the raw-data contract
-LANDED_TABLES: tuple[tuple[str, str], ...] = tuple(TABLES)
 # tables whose row counts the summary line reports
 COUNTED_TABLES: tuple[str, ...] = (
     "marts.fct_sales",
@@ -31,11 +40,9 @@ COUNTED_TABLES: tuple[str, ...] = (
     "marts.sales_features",
 )
 PUBLISHED_ALIAS = "published_warehouse"
+# the command's options a run record keeps
+OPTIONS = ("data_version", "no_export", "allow_mixed_versions", "force", "engine")
 log = logging.getLogger(__name__)
-
-
-class TransformError(TamalesError):
-    """The warehouse could not be built; the published warehouse was left untouched."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,7 @@ class TransformResult:
     exports: list[ExportedTable] = field(default_factory=list)
     dbt_seconds: float = 0.0
     seconds: float = 0.0
+    inputs_fingerprint: str = ""
 
     def summary(self) -> str:
         """The stage's one-line summary."""
@@ -64,38 +72,7 @@ class TransformResult:
 
 def landed_versions(settings: Settings) -> dict[tuple[str, str], list[str]]:
     """Data versions landed for each source table the warehouse reads."""
-    found: dict[tuple[str, str], list[str]] = {}
-    for source, table in LANDED_TABLES:
-        source_dir = settings.raw_dir / source
-        versions = sorted(
-            path.parent.name for path in source_dir.glob(f"*/{table}.parquet") if path.is_file()
-        )
-        found[(source, table)] = versions
-    return found
-
-
-def _check_landed(settings: Settings, data_version: str | None) -> None:
-    versions = landed_versions(settings)
-    missing = [f"{source}/{table}" for (source, table), found in versions.items() if not found]
-    if missing:
-        raise TransformError(
-            f"no landed parquet for {', '.join(missing)} under {settings.raw_dir}: "
-            "run `just ingest` first"
-        )
-    if data_version is None:
-        return
-    if not is_version(data_version):
-        raise TransformError(f"--data-version {data_version!r} is not a yyyymmdd date")
-    lacking = [
-        f"{source}/{table}"
-        for (source, table), found in versions.items()
-        if data_version not in found
-    ]
-    if lacking:
-        raise TransformError(
-            f"data version {data_version} is not landed for {', '.join(lacking)} "
-            f"under {settings.raw_dir}"
-        )
+    return landed(settings).versions
 
 
 def carry_over_schemas(con: duckdb.DuckDBPyConnection, published: Path) -> list[str]:
@@ -138,92 +115,135 @@ def carry_over_schemas(con: duckdb.DuckDBPyConnection, published: Path) -> list[
 
 
 def _write_build_info(
-    con: duckdb.DuckDBPyConnection, built_at: datetime, dbt_version: str, engine: str
-) -> str:
-    (data_version,) = con.execute(
-        "select string_agg(distinct data_version, ',' order by data_version) from marts.fct_sales"
-    ).fetchone()
+    con: duckdb.DuckDBPyConnection,
+    plan: BuildPlan,
+    fingerprint: Fingerprint,
+    built_at: datetime,
+    dbt_version: str,
+    engine: str,
+) -> None:
+    """`meta.build_info`, one row: when, from which data version (and each table's, for a mixed
+    build), with which dbt on which engine, from which inputs (the fingerprint is the build's
+    identity)."""
+    versions = con.execute("select distinct data_version from marts.fct_sales").fetchall()
+    built = {row[0] for row in versions}
+    planned = set(plan.table_versions.values())
+    if not built <= planned:
+        raise TransformError(
+            f"marts.fct_sales holds data versions {', '.join(sorted(built))}, not the planned "
+            f"{', '.join(sorted(planned))}; published warehouse left untouched"
+        )
     con.execute("create schema if not exists meta")
     con.execute(
-        "create or replace table meta.build_info "
-        "(built_at timestamp, data_version varchar, dbt_version varchar, engine varchar)"
+        "create or replace table meta.build_info (built_at timestamp, data_version varchar, "
+        "dbt_version varchar, table_versions varchar, is_mixed_versions boolean, "
+        "inputs_fingerprint varchar, inputs varchar, engine varchar)"
     )
     con.execute(
-        "insert into meta.build_info values (?, ?, ?, ?)",
-        [built_at.replace(tzinfo=None), data_version, dbt_version, engine],
+        "insert into meta.build_info values (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            built_at.replace(tzinfo=None),
+            plan.data_version,
+            dbt_version,
+            plan.describe_versions(),
+            plan.is_mixed,
+            fingerprint.value,
+            fingerprint.to_json(),
+            engine,
+        ],
     )
-    return data_version
 
 
 def _complete_build(
-    con: duckdb.DuckDBPyConnection, settings: Settings, dbt_version: str
-) -> tuple[str, dict[str, int]]:
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    plan: BuildPlan,
+    fingerprint: Fingerprint,
+    dbt_version: str,
+) -> dict[str, int]:
     """Give a passed dbt build its `meta.build_info` and the published warehouse's other schemas;
-    return its data version and the row counts of the summary."""
-    built_version = _write_build_info(con, datetime.now(UTC), dbt_version, settings.engine)
+    return the row counts of the summary."""
+    _write_build_info(con, plan, fingerprint, datetime.now(UTC), dbt_version, settings.engine)
     carried = carry_over_schemas(con, settings.warehouse_path)
     if carried:
-        log.info(
+        log.debug(
             "kept %d table(s) of the published warehouse: %s", len(carried), ", ".join(carried)
         )
-    counts = {
+    return {
         table: con.execute(f"select count(*) from {table}").fetchone()[0]
         for table in COUNTED_TABLES
     }
-    return built_version, counts
 
 
 def run_transform(
-    settings: Settings, data_version: str | None = None, export: bool = True
-) -> TransformResult:
+    settings: Settings,
+    data_version: str | None = None,
+    export: bool = True,
+    *,
+    allow_mixed: bool = False,
+    force: bool = True,
+    options: dict[str, object] | None = None,
+) -> TransformResult | UpToDate:
     """Build the warehouse from the landed parquet with `dbt build` and publish it atomically.
 
-    The build goes to a staged DuckDB file next to `settings.warehouse_path`; only when every dbt
-    model and test passed is it given `meta.build_info` (and the schemas of the published
-    warehouse that dbt does not build, see `carry_over_schemas`), then checkpointed and swapped
-    in. Raises TransformError, leaving the published file untouched, when dbt fails.
-    `data_version` pins the landed version staging reads (default: the latest).
+    Reads one data version of every table: `data_version`, else the latest landed for every
+    table (`allow_mixed`: each table's latest, see `landed.plan_build`). Unless `force`, returns
+    UpToDate without building when the published build recorded the same inputs. Raises
+    TransformError, leaving the published file untouched, when the data cannot be built or dbt
+    fails.
     """
+    plan = plan_build(settings, data_version, allow_mixed=allow_mixed)
+    fingerprint = transform_fingerprint(settings, plan, export=export, options=options)
+    if not force:
+        verdict = check_up_to_date(settings, fingerprint, export=export)
+        if isinstance(verdict, UpToDate):
+            return verdict
+        log.info("building data version %s (changed: %s)", plan.data_version, ", ".join(verdict))
+    return _build(settings, plan, fingerprint, export)
+
+
+def _build(
+    settings: Settings, plan: BuildPlan, fingerprint: Fingerprint, export: bool
+) -> TransformResult:
+    """dbt build into the staged file, complete it, publish it, export it."""
     from dbt.version import __version__ as dbt_version
 
     started = time.perf_counter()
-    _check_landed(settings, data_version)
-    extra_vars = {} if data_version is None else {"data_version": data_version}
+    require_writable(settings.warehouse_dir, settings.dbt_dir)
+    if settings.warehouse_path.is_file():  # a new build is about the size of the last one
+        size = settings.warehouse_path.stat().st_size
+        require_free_space(settings.warehouse_dir, size + size // 5, "a new warehouse build")
     with staged_warehouse(settings, from_current=False, holder=PROG) as db_path:
-        log.info("dbt build on %s into %s ...", settings.engine, db_path)
+        log.debug("dbt build on %s into %s ...", settings.engine, db_path)
         dbt_started = time.perf_counter()
-        outcome = dbt_build(settings, db_path, extra_vars)
+        outcome = dbt_build(settings, db_path, plan.dbt_vars())
         dbt_finished = time.perf_counter()
         dbt_seconds = dbt_finished - dbt_started
         if not outcome.success:
             raise TransformError(
                 f"dbt build failed, published warehouse left untouched: {outcome.failure_summary()}"
             )
-        log.info("dbt build passed in %.1f s; publishing ...", dbt_seconds)
+        log.debug("dbt build passed in %.1f s; publishing ...", dbt_seconds)
         con = duckdb.connect(str(db_path))
         try:
-            built_version, counts = _complete_build(con, settings, dbt_version)
+            counts = _complete_build(con, settings, plan, fingerprint, dbt_version)
         finally:
             con.close()
     published_at = time.perf_counter()
-    log.info(
-        "published %s (%.1f s after dbt)%s",
-        settings.warehouse_path,
-        published_at - dbt_finished,
-        "; exporting ..." if export else "",
-    )
+    log.debug("published (%.1f s after dbt)", published_at - dbt_finished)
     exports = export_processed(settings) if export else []
     if export:
-        log.info(
+        log.debug(
             "exported %d parquet files in %.1f s", len(exports), time.perf_counter() - published_at
         )
     return TransformResult(
         warehouse_path=settings.warehouse_path,
-        data_version=built_version,
+        data_version=plan.data_version,
         row_counts=counts,
         exports=exports,
         dbt_seconds=dbt_seconds,
         seconds=time.perf_counter() - started,
+        inputs_fingerprint=fingerprint.value,
     )
 
 
@@ -231,25 +251,67 @@ def _command(args: argparse.Namespace) -> None:
     settings = Settings.from_env()
     if args.engine:
         settings = dataclasses.replace(settings, engine=args.engine)
-    result = run_transform(settings, data_version=args.data_version, export=not args.no_export)
-    print(result.summary())
+    options = {name: getattr(args, name) for name in OPTIONS}
+    with recorded_run(settings.manifests_dir, PROG, options) as record:
+        result = run_transform(
+            settings,
+            data_version=args.data_version,
+            export=not args.no_export,
+            allow_mixed=args.allow_mixed_versions,
+            force=args.force,
+        )
+        record.details.update(_record_details(result))
+        if isinstance(result, UpToDate):
+            record.status = "up_to_date"
+    print(result.summary(), flush=True)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """CLI: `python -m tamales_inc.warehouse.transform [--data-version yyyymmdd] [--no-export]`."""
+def _record_details(result: TransformResult | UpToDate) -> dict[str, object]:
+    """What a run record says about the run's outcome."""
+    if isinstance(result, UpToDate):
+        build = result.build
+        return {"data_version": build.data_version, "built_at": build.built_at.isoformat()}
+    return {
+        "data_version": result.data_version,
+        "inputs_fingerprint": result.inputs_fingerprint,
+        "warehouse_path": str(result.warehouse_path),
+        "row_counts": result.row_counts,
+        "exports": [str(exported.path) for exported in result.exports],
+        "dbt_seconds": round(result.dbt_seconds, 3),
+    }
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `transform` command line."""
     parser = make_parser(
-        PROG, "Build the dbt warehouse from the landed parquet and publish it atomically."
+        PROG,
+        "Build the dbt warehouse from the landed parquet and publish it atomically; skipped "
+        "when the published build has the same inputs (landed data, dbt project, code).",
     )
     parser.add_argument(
-        "--data-version", help="landed data version to build (yyyymmdd; default: the latest)"
+        "--data-version",
+        help="landed data version to build (yyyymmdd; default: the latest landed for every table)",
+    )
+    parser.add_argument(
+        "--allow-mixed-versions",
+        action="store_true",
+        help="build each table from its own latest landed version when they differ",
     )
     parser.add_argument(
         "--no-export", action="store_true", help="skip the processed parquet exports"
     )
     parser.add_argument(
+        "--force", action="store_true", help="rebuild even when the inputs did not change"
+    )
+    parser.add_argument(
         "--engine", choices=ENGINES, help="engine dbt builds on (default: TAMALES_ENGINE, duckdb)"
     )
-    return run_command(PROG, parser, _command, argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI: `python -m tamales_inc.warehouse.transform [--data-version yyyymmdd] [--force] ...`."""
+    return run_command(PROG, build_parser(), _command, argv)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -14,16 +13,6 @@ from ingest_helpers import free_port, write_container
 from ingest.azurite import AZURITE_BIN, connection_string
 from ingest.azurite import start as start_azurite
 from ingest.azurite import stop as stop_azurite
-
-
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    """Undo the logging set-up of a CLI run in-process (its handler writes to a captured stream)."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")

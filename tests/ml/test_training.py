@@ -30,6 +30,7 @@ CONTRACT_COLUMNS = {
     "model_runs": [
         "run_id", "model_version", "trained_at", "model_name", "params", "training_data_version",
         "warehouse_sha256", "wape", "mase", "seasonal_naive_wape", "is_champion", "is_promoted",
+        "inputs_fingerprint", "inputs",
     ],
     "forecasts": [
         "source", "product_id", "zone_id", "sales_month", "horizon", "yhat", "yhat_lower",
@@ -215,7 +216,7 @@ def home_copy(trained_settings: Settings, tmp_path: Path) -> Settings:
     return settings_for(home)
 
 
-def test_second_run_appends_to_model_runs_and_gives_the_same_metrics(
+def test_second_run_appends_to_model_runs_and_reuses_the_registered_version(
     trained_settings: Settings, home_copy: Settings
 ) -> None:
     from tamales_inc.forecasting.train import run_training
@@ -229,8 +230,12 @@ def test_second_run_appends_to_model_runs_and_gives_the_same_metrics(
     after = query_warehouse(home_copy, "select * from ml.backtest_metrics order by all")
     assert after.equals(before)
     assert current_version(home_copy) == result.model_version
+    # the same inputs: the registry keeps one version per candidate, which both runs name
+    assert runs["inputs_fingerprint"][0] == runs["inputs_fingerprint"][1]
+    assert runs["model_version"].to_list() == [result.model_version] * 2
     versions = [p for p in home_copy.models_dir.iterdir() if p.is_dir() and p.name != "runs"]
-    assert len(versions) == 2 * len(result.candidate_versions)
+    assert sorted(p.name for p in versions) == sorted(result.candidate_versions.values())
+    assert len(list((home_copy.models_dir / "runs").glob("*.json"))) == 2  # one record per run
 
 
 def _train_cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:

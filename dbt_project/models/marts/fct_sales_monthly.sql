@@ -19,7 +19,7 @@ series_months_with_lines as (
         product_id,
         zone_id,
         sales_month,
-        sum(sales) as sales,
+        {{ ordered_sum('sales', 'sales_line_id') }} as sales,
         count(*) as n_sales_lines,
         count(*) filter (where is_return) as n_return_lines
     from sales_lines

@@ -90,8 +90,10 @@ market_category_months as (
         zone_id,
         sales_month,
         calorie_category,
-        sum(sales) as market_category_sales,
-        coalesce(sum(sales) filter (where is_own_brand), 0) as own_brand_sales
+        {{ ordered_sum('sales', 'product_id') }} as market_category_sales,
+        coalesce(
+            {{ ordered_sum('sales', 'product_id', where='is_own_brand') }}, 0
+        ) as own_brand_sales
     from series_months
     where source = 'teinvento_inc'
     group by zone_id, sales_month, calorie_category
@@ -103,7 +105,9 @@ market_shares as (
     select
         zone_id,
         sales_month,
-        sum(own_brand_sales) / nullif(sum(market_category_sales), 0) as own_share_of_market
+        {{ ordered_sum('own_brand_sales', 'calorie_category') }}
+        / nullif({{ ordered_sum('market_category_sales', 'calorie_category') }}, 0)
+            as own_share_of_market
     from market_category_months
     group by zone_id, sales_month
 
@@ -115,7 +119,7 @@ category_months as (
         source,
         calorie_category,
         sales_month,
-        sum(sales) as category_sales
+        {{ ordered_sum('sales', 'product_id, zone_id') }} as category_sales
     from series_months
     group by source, calorie_category, sales_month
 
@@ -154,7 +158,8 @@ source_yoy_ratios as (
     select
         source,
         sales_month,
-        sum(sales) / sum(sales_lag_12) as source_yoy_ratio
+        {{ ordered_sum('sales', 'product_id, zone_id') }}
+        / {{ ordered_sum('sales_lag_12', 'product_id, zone_id') }} as source_yoy_ratio
     from series_history
     where sales is not null and n_sales_lines > 0 and sales_lag_12 > 0
     group by source, sales_month
