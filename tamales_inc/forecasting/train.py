@@ -190,7 +190,7 @@ def run_training(
     log.info("champion %s: %s", choice.name, choice.reason)
     model = fit_final(run, models[choice.name], snapshot.features)
     quantiles, coverage = calibrate_intervals(backtest.predictions, choice.name)
-    reused = registered_with(settings, run.inputs, METADATA_FILE)
+    reused = registered_with(settings, run.inputs, choice.name, METADATA_FILE)
     version = reused or new_version(settings, run.trained_at, choice.name)
     forecasts = make_forecasts(
         model, snapshot.features, quantiles, horizons=run.horizons, model_version=version
