@@ -153,9 +153,12 @@ def check_up_to_date(
     return UpToDate(training)
 
 
-def registered_with(settings: Settings, fingerprint: Fingerprint, metadata_file: str) -> str | None:
-    """The newest registered model version trained from these inputs (its `metadata_file`
-    records the same fingerprint), or None: a run with the same inputs reuses it."""
+def registered_with(
+    settings: Settings, fingerprint: Fingerprint, model_name: str, metadata_file: str
+) -> str | None:
+    """The newest registered version of `model_name` trained from these inputs (its
+    `metadata_file` records the same fingerprint), or None: a run with the same inputs reuses
+    it rather than storing the same model twice."""
     import json
 
     if not settings.models_dir.is_dir():
@@ -165,10 +168,11 @@ def registered_with(settings: Settings, fingerprint: Fingerprint, metadata_file:
         if folder.name.startswith(".") or not path.is_file():
             continue
         try:
-            recorded = json.loads(path.read_text(encoding="utf-8")).get("inputs_fingerprint")
+            metadata = json.loads(path.read_text(encoding="utf-8"))
+            recorded = (metadata.get("inputs_fingerprint"), metadata.get("model_name"))
         except (OSError, ValueError, AttributeError):
             continue
-        if recorded == fingerprint.value:
+        if recorded == (fingerprint.value, model_name):
             return folder.name
     return None
 
