@@ -40,7 +40,8 @@ ENVIRONMENT: dict[str, str] = {
     "TAMALES_SALES_CHANGE": "allowed change of a table's sales total against the previous landed "
     "version, in percent, as min,max (default -10,50)",
     "TAMALES_KEEP_DATA_VERSIONS": "data versions `just gc` keeps (default 3)",
-    "TAMALES_KEEP_MODELS": "model versions (and reports) `just gc` keeps (default 5)",
+    "TAMALES_KEEP_MODELS": "training runs (each with every model version it registered and its "
+    "report) `just gc` keeps (default 5)",
 }
 # Engines the dbt project builds on; the published warehouse is a DuckDB file either way.
 ENGINES: tuple[str, ...] = ("duckdb", "spark")

@@ -1,13 +1,16 @@
 """`just gc`: retention. Keeps the newest data versions of raw, quarantine and processed and the
-newest model versions (with their reports), never what is in use; a dry run unless `--apply`.
+newest training runs (every candidate version a run registered, with its report), never what is
+in use; a dry run unless `--apply`.
 
 Kept, whatever their age:
 
 - data versions: the newest `TAMALES_KEEP_DATA_VERSIONS`, every version the published warehouse
   was built from, the version the next transform would build (the latest landed for every
   table), and the training data version of the promoted model and of the published forecasts;
-- model versions: the newest `TAMALES_KEEP_MODELS`, the promoted one (`models/current`) and the
-  one whose forecasts are published (`ml.forecasts`, `ml.model_runs`).
+- training runs (`models/runs/<run_id>.json` and the versions it names; a version no record
+  names counts as a run of its own): the newest `TAMALES_KEEP_MODELS`, and every run holding the
+  promoted version (`models/current`) or the one whose forecasts are published (`ml.forecasts`).
+  A run is kept or deleted whole, so a kept run record never names a deleted version.
 
 A deleted data version is removed from the ingest state too, so it is no longer landed; if the
 source still holds it, the next ingest lands it again (keep the source's own retention in step).
@@ -30,6 +33,7 @@ from tamales_inc.core.files import exclusive_lock, is_temp, remove_path, write_j
 from tamales_inc.core.settings import Settings
 from tamales_inc.core.versions import is_version
 from tamales_inc.forecasting.cli import LOCK_FILE as TRAIN_LOCK_FILE
+from tamales_inc.forecasting.registry import RUNS_DIR
 from tamales_inc.operations.published import read_current_model, read_published
 from tamales_inc.warehouse.landed import landed
 from tamales_inc.warehouse.publish import publish_lock
@@ -53,6 +57,7 @@ class GcPlan:
 
     deletions: list[Deletion] = field(default_factory=list)
     kept_data_versions: dict[str, str] = field(default_factory=dict)
+    kept_runs: dict[str, str] = field(default_factory=dict)
     kept_models: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -91,9 +96,43 @@ def model_folders(settings: Settings) -> dict[str, list[Path]]:
         if not root.is_dir():
             continue
         for folder in sorted(root.iterdir()):
-            if folder.is_dir() and not folder.name.startswith(".") and not is_temp(folder):
+            if (
+                folder.is_dir()
+                and not folder.name.startswith(".")
+                and not is_temp(folder)
+                and not (root == settings.models_dir and folder.name == RUNS_DIR)
+            ):
                 found.setdefault(folder.name, []).append(folder)
     return found
+
+
+@dataclass(frozen=True)
+class TrainingRunFiles:
+    """One training run in the registry: its record (None for a version no record names) and
+    the versions it registered."""
+
+    run_id: str
+    versions: frozenset[str]
+    record: Path | None
+
+    @property
+    def order(self) -> str:
+        """Versions start with their UTC training time, so the oldest one orders the runs."""
+        return min(self.versions)
+
+
+def training_runs(settings: Settings, versions: set[str]) -> list[TrainingRunFiles]:
+    """The registry's training runs, oldest first; `versions` are the version folders found."""
+    runs: list[TrainingRunFiles] = []
+    named: set[str] = set()
+    for path in sorted((settings.models_dir / RUNS_DIR).glob("*.json")):
+        record = json.loads(path.read_text(encoding="utf-8"))
+        found = {*record.get("candidates", {}).values(), record.get("champion_version")}
+        registered = frozenset(v for v in found if isinstance(v, str))
+        runs.append(TrainingRunFiles(str(record.get("run_id", path.stem)), registered, path))
+        named |= registered
+    runs += [TrainingRunFiles(v, frozenset({v}), None) for v in sorted(versions - named)]
+    return sorted((run for run in runs if run.versions), key=lambda run: (run.order, run.run_id))
 
 
 def protected(settings: Settings) -> tuple[dict[str, str], dict[str, str]]:
@@ -132,10 +171,17 @@ def plan_gc(settings: Settings) -> GcPlan:
     data_in_use, models_in_use = protected(settings)
     data = data_version_folders(settings)
     models = model_folders(settings)
+    runs = training_runs(settings, set(models))
     plan = GcPlan(
         kept_data_versions=_keep(list(data), settings.keep_data_versions, data_in_use),
-        kept_models=_keep(list(models), settings.keep_models, models_in_use),
+        kept_runs=_kept_runs(runs, settings.keep_models, models_in_use),
     )
+    for run in runs:
+        if run.run_id in plan.kept_runs:
+            for version in sorted(run.versions):
+                plan.kept_models.setdefault(
+                    version, models_in_use.get(version, f"in {plan.kept_runs[run.run_id]}")
+                )
     for version, folders in sorted(data.items()):
         if version not in plan.kept_data_versions:
             plan.deletions += [
@@ -147,7 +193,25 @@ def plan_gc(settings: Settings) -> GcPlan:
                 Deletion(folder, tree_size(folder), f"model version {version}")
                 for folder in folders
             ]
+    for run in runs:
+        if run.record is not None and run.run_id not in plan.kept_runs:
+            plan.deletions.append(
+                Deletion(run.record, tree_size(run.record), f"training run {run.run_id}")
+            )
     return plan
+
+
+def _kept_runs(
+    runs: list[TrainingRunFiles], newest: int, models_in_use: dict[str, str]
+) -> dict[str, str]:
+    """The runs to keep, each with why: the newest `newest`, and every run holding a version in
+    use."""
+    kept = {run.run_id: f"one of the newest {newest} training runs" for run in runs[-newest:]}
+    for run in runs:
+        in_use = sorted(run.versions & models_in_use.keys())
+        if in_use and run.run_id not in kept:
+            kept[run.run_id] = f"the training run of {in_use[0]} ({models_in_use[in_use[0]]})"
+    return kept
 
 
 @contextmanager
@@ -209,7 +273,7 @@ def _command(args: argparse.Namespace) -> None:
     kept = (
         f"kept {len(plan.kept_data_versions)} data version(s) "
         f"({', '.join(sorted(plan.kept_data_versions)) or 'none'}) and "
-        f"{len(plan.kept_models)} model version(s)"
+        f"{len(plan.kept_runs)} training run(s) ({len(plan.kept_models)} model version(s))"
     )
     if not plan.deletions:
         print(f"{PROG}: nothing to delete; {kept}")
@@ -225,9 +289,10 @@ def _command(args: argparse.Namespace) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = make_parser(
         PROG,
-        "Delete old data versions (raw, quarantine, processed) and model versions (with their "
-        "reports), keeping the newest TAMALES_KEEP_DATA_VERSIONS / TAMALES_KEEP_MODELS and "
-        "everything in use. A dry run unless --apply.",
+        "Delete old data versions (raw, quarantine, processed) and training runs (every model "
+        "version a run registered, with its report), keeping the newest "
+        "TAMALES_KEEP_DATA_VERSIONS / TAMALES_KEEP_MODELS and everything in use. A dry run "
+        "unless --apply.",
     )
     parser.add_argument("--apply", action="store_true", help="delete (default: only list)")
     return parser

@@ -113,7 +113,7 @@ def read_published(settings: Settings) -> Published | None:
         if "ml.model_runs" in tables:
             run = con.execute(
                 "select model_version, training_data_version, trained_at from ml.model_runs "
-                "order by trained_at desc, run_id desc limit 1"
+                "order by trained_at desc, run_id desc, is_champion desc limit 1"
             ).fetchone()
             last_run = ModelRun(*run) if run else None
     finally:

@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from tamales_inc.core.settings import Settings
-from tamales_inc.forecasting.registry import current_version, load_current, promote
+from tamales_inc.forecasting.registry import (
+    current_version,
+    load_current,
+    load_run_record,
+    promote,
+    run_record_path,
+)
 from tamales_inc.forecasting.train import run_training
 from tamales_inc.operations.gc import main, plan_gc
 from tamales_inc.warehouse.freshness import UpToDate
@@ -18,7 +24,18 @@ from tamales_inc.warehouse.landed import landed, read_state
 from tamales_inc.warehouse.transform import run_transform
 from tests.conftest import copy_home, query_warehouse
 
-LISTED = re.compile(r"gc: (would delete|deleted) (\S+) \([\d.,]+ k?B, (data|model) version \S+\)")
+LISTED = re.compile(
+    r"gc: (would delete|deleted) (\S+) \([\d.,]+ k?B, (data version|model version|training run) "
+    r"\S+\)"
+)
+
+
+def _run_of(settings: Settings, version: str) -> str:
+    """The id of the training run that registered `version`."""
+    runs = query_warehouse(
+        settings, f"select distinct run_id from ml.model_runs where model_version = '{version}'"
+    )
+    return str(runs["run_id"][0])
 
 
 def _files(home: Path) -> dict[str, int]:
@@ -69,8 +86,11 @@ def test_dry_run_deletes_nothing_and_apply_deletes_exactly_the_listed_folders(
     assert state is not None and not [key for key in state if "/20200801/" in key]
     assert set(map(tuple, landed(settings).versions.values())) == {("20200901",)}
     assert isinstance(run_transform(settings, force=False), UpToDate)
+    candidates = load_run_record(settings, _run_of(settings, current_version(settings) or ""))
+    n_versions = len(candidates["candidates"])
     assert _gc(settings.home, monkeypatch, capsys, data_versions=1) == [
-        "gc: nothing to delete; kept 1 data version(s) (20200901) and 1 model version(s)"
+        "gc: nothing to delete; kept 1 data version(s) (20200901) and 1 training run(s) "
+        f"({n_versions} model version(s))"
     ]
 
 
@@ -82,8 +102,12 @@ def test_gc_never_deletes_what_is_in_use(
 ) -> None:
     settings = copy_home(older_build[0], tmp_path / "home")
     first = current_version(settings)  # trained on 20200901, while 20200801 is published
-    second = run_training(settings, seed=7, report=False).model_version
-    third = run_training(settings, seed=8, report=False).model_version
+    assert first is not None
+    first_run = load_run_record(settings, _run_of(settings, first))
+    second_run = run_training(settings, seed=7, report=False)
+    second = second_run.model_version
+    third_run = run_training(settings, seed=8, report=False)
+    third = third_run.model_version
     promote(settings, first)  # an operator rolls back to the first model
     assert len({first, second, third}) == 3
     forecasts = query_warehouse(settings, "select distinct model_version from ml.forecasts")
@@ -93,18 +117,32 @@ def test_gc_never_deletes_what_is_in_use(
     monkeypatch.setenv("TAMALES_KEEP_DATA_VERSIONS", "1")
     monkeypatch.setenv("TAMALES_KEEP_MODELS", "1")
     plan = plan_gc(Settings.from_env())
-    assert [deletion.path for deletion in plan.deletions] == [settings.models_dir / second]
-    assert plan.kept_models == {first: "the promoted model", third: "its forecasts are published"}
+    # the second run goes whole: every candidate version it registered, then its record
+    second_versions = sorted(second_run.candidate_versions.values())
+    assert [deletion.path for deletion in plan.deletions] == [
+        *(settings.models_dir / version for version in second_versions),
+        run_record_path(settings, second_run.run_id),
+    ]
+    assert plan.kept_runs == {
+        third_run.run_id: "one of the newest 1 training runs",
+        first_run["run_id"]: f"the training run of {first} (the promoted model)",
+    }
+    assert plan.kept_models[first] == "the promoted model"
+    assert plan.kept_models[third] == "its forecasts are published"
+    kept = {*first_run["candidates"].values(), *third_run.candidate_versions.values()}
+    assert set(plan.kept_models) == kept
     # the older version the warehouse is published from, the newer the promoted model's data
     assert plan.kept_data_versions == {
         "20200801": "the published warehouse's data",
         "20200901": "the promoted model was trained on it",
     }
     applied = _gc(settings.home, monkeypatch, capsys, "--apply")
-    assert applied[0].startswith(f"gc: deleted models/{second} (")
-    assert sorted(p.name for p in settings.models_dir.iterdir() if p.is_dir()) == sorted(
-        [first, third]
-    )
+    assert applied[0].startswith(f"gc: deleted models/{second_versions[0]} (")
+    assert {p.name for p in settings.models_dir.iterdir() if p.is_dir()} == {*kept, "runs"}
+    assert not run_record_path(settings, second_run.run_id).exists()
+    for record in (settings.models_dir / "runs").glob("*.json"):  # kept records name no gap
+        named = load_run_record(settings, record.stem)["candidates"].values()
+        assert all((settings.models_dir / version).is_dir() for version in named)
     model = load_current(settings)
     assert model is not None and model.version == first
     assert (settings.raw_dir / "tamales_inc" / "20200801").is_dir()
@@ -112,5 +150,6 @@ def test_gc_never_deletes_what_is_in_use(
 
 def test_gc_of_an_empty_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     assert _gc(tmp_path / "empty", monkeypatch, capsys, "--apply") == [
-        "gc: nothing to delete; kept 0 data version(s) (none) and 0 model version(s)"
+        "gc: nothing to delete; kept 0 data version(s) (none) and 0 training run(s) "
+        "(0 model version(s))"
     ]
