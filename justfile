@@ -57,7 +57,7 @@ azurite *args:
 
 # Generate the sample and upload it to TAMALES_CONTAINER (default tamales-inc) of AZURE_STORAGE_CONNECTION_STRING
 sample-upload *args:
-    @python -m ingest.sample --connection-string "${AZURE_STORAGE_CONNECTION_STRING:?is not set: copy .env.example to .env}" --container "${TAMALES_CONTAINER:-tamales-inc}" "$@"
+    @python -m ingest.sample --connection-string "${AZURE_STORAGE_CONNECTION_STRING:-}" --container "${TAMALES_CONTAINER:-tamales-inc}" "$@"
 
 # Print a read+list SAS URL for a container of AZURE_STORAGE_CONNECTION_STRING (`just sas tamales-inc --hours 8`)
 sas *args:

@@ -50,6 +50,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def _check_targets(args: argparse.Namespace) -> bool:
     """Whether the command uploads; UsageError for a target given by halves or twice."""
+    if args.connection_string == "":
+        raise UsageError(
+            "--connection-string is empty: set AZURE_STORAGE_CONNECTION_STRING "
+            "(copy .env.example to .env)"
+        )
     uploading = bool(args.blob_url or args.connection_string or args.container)
     if uploading and not args.blob_url and not (args.connection_string and args.container):
         raise UsageError("--connection-string and --container go together")

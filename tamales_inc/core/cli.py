@@ -90,8 +90,15 @@ def is_explained(exc: BaseException) -> bool:
 
 
 @contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
+def _sigterm_as_interrupt(received: list[int]) -> Iterator[None]:
+    """SIGTERM raises `Terminated` in the main thread and is noted in `received`: a library that
+    catches the exception (dbt closes its connections and reports a failed run) cannot turn the
+    stop into an ordinary failure (a command that handles it and returns, as a server stopping
+    cleanly does, keeps its own exit code). Ctrl-C keeps Python's own KeyboardInterrupt (the SQL
+    shell uses it to cancel one query)."""
+
     def handler(signum: int, frame: object) -> None:
+        received.append(signum)
         raise Terminated()
 
     try:
@@ -117,8 +124,9 @@ def run_command(
         prog, quiet=getattr(args, "quiet", False), verbose=getattr(args, "verbose", False)
     )
     log = logging.getLogger(prog)
+    received: list[int] = []
     try:
-        with _sigterm_as_interrupt():
+        with _sigterm_as_interrupt(received):
             code = command(args)
     except Terminated:
         log.error("terminated; nothing half-written was published, rerun to finish")
@@ -131,6 +139,9 @@ def run_command(
         log.error("interrupted; nothing half-written was published, rerun to finish")
         return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - every failure becomes one line
+        if received:  # a library caught the SIGTERM and failed instead
+            log.error("terminated; nothing half-written was published, rerun to finish")
+            return EXIT_TERMINATED
         from tamales_inc.core.settings import debug_enabled
 
         if debug_enabled():

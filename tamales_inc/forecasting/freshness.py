@@ -123,7 +123,7 @@ def published_training(settings: Settings) -> PublishedTraining | None:
         try:
             row = con.execute(  # type: ignore[attr-defined]
                 "select model_version, training_data_version, trained_at, inputs "
-                f"from {MODEL_RUNS} order by trained_at desc, run_id desc limit 1"
+                f"from {MODEL_RUNS} order by trained_at desc, run_id desc, is_champion desc limit 1"
             ).fetchone()
         except duckdb.Error:
             return None

@@ -75,12 +75,11 @@ def check_spark_available() -> None:
     missing = [
         name for name in ("pyspark", "dbt.adapters.spark") if importlib.util.find_spec(name) is None
     ]
-    if missing:
-        raise SparkUnavailable(
-            f"the spark engine needs {' and '.join(missing)}: run `uv sync --group spark --inexact`"
-        )
+    needs = [f"{' and '.join(missing)} (run `uv sync --group spark --inexact`)"] if missing else []
     if shutil.which("java") is None:
-        raise SparkUnavailable("the spark engine needs Java 17 or newer on PATH (`java` not found)")
+        needs.append("Java 17 or newer on PATH (`java` not found)")
+    if needs:
+        raise SparkUnavailable(f"the spark engine needs {'; and '.join(needs)}")
 
 
 @contextmanager

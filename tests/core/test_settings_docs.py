@@ -24,5 +24,6 @@ def test_keep_settings_default_and_refuse_nonsense() -> None:
     tuned = Settings.from_env({"TAMALES_KEEP_DATA_VERSIONS": "1", "TAMALES_KEEP_MODELS": "9"})
     assert (tuned.keep_data_versions, tuned.keep_models) == (1, 9)
     for bad in ("0", "-2", "three"):
-        with pytest.raises(ValueError, match=f"TAMALES_KEEP_MODELS '{bad}' is not a whole"):
+        message = f"TAMALES_KEEP_MODELS '{bad}' is not a positive whole number"
+        with pytest.raises(ValueError, match=message):
             Settings.from_env({"TAMALES_KEEP_MODELS": bad})

@@ -21,7 +21,7 @@ from tamales_inc.forecasting.freshness import (
     training_fingerprint,
 )
 from tamales_inc.forecasting.models import DEFAULT_HORIZONS
-from tamales_inc.forecasting.registry import current_version
+from tamales_inc.forecasting.registry import RUNS_DIR, current_version
 from tamales_inc.forecasting.train import DEFAULT_SEED
 from tests.conftest import REPO_ROOT, copy_home, query_warehouse
 
@@ -34,6 +34,13 @@ NO_IMPORTS = (
 def _inputs(settings: Settings, seed: int = 42, code_dir: Path = FORECASTING_PACKAGE_DIR):
     return training_fingerprint(
         settings, seed=seed, horizons=(1, 2, 3), n_origins=6, code_dir=code_dir
+    )
+
+
+def _versions(settings: Settings) -> list[str]:
+    """The registered model versions (the folders beside the run records)."""
+    return sorted(
+        p.name for p in settings.models_dir.iterdir() if p.is_dir() and p.name != RUNS_DIR
     )
 
 
@@ -86,12 +93,21 @@ def test_force_retrains_and_reuses_the_registered_version(
 ) -> None:
     settings = copy_home(trained_settings, tmp_path / "home")
     version = current_version(settings)
-    runs_before = query_warehouse(settings, "select count(*) as n from ml.model_runs")["n"][0]
+    registered = _versions(settings)
+    runs_sql = "select run_id, model_version, is_champion from ml.model_runs order by trained_at"
+    before = query_warehouse(settings, runs_sql)
+    assert before["run_id"].n_unique() == 1  # the fixture's one training run
+    candidates = before.height
+    assert version in registered and len(registered) == candidates > 5
     monkeypatch.setenv("TAMALES_HOME", str(settings.home))
     assert cli.main(["--force", "--no-report"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("train: 769 rows in, 5 models x 6 origins") and version in out
-    runs = query_warehouse(settings, "select model_version from ml.model_runs order by trained_at")
-    assert runs.height == runs_before + 1
-    assert runs["model_version"][-1] == version
-    assert [p.name for p in settings.models_dir.iterdir() if p.is_dir()] == [version]
+    assert out.startswith(f"train: 769 rows in, {candidates} candidates x 6 origins"), out
+    assert version in out
+    runs = query_warehouse(settings, runs_sql)
+    added = runs.slice(before.height)
+    # one new run: a row per candidate, each reusing the version registered for the same inputs
+    assert added["run_id"].n_unique() == 1 and added.height == candidates
+    assert sorted(added["model_version"]) == registered
+    assert added.filter("is_champion")["model_version"].to_list() == [version]
+    assert _versions(settings) == registered

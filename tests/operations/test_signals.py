@@ -119,7 +119,8 @@ def test_a_signal_inside_the_backtest_stops_the_training(
 ) -> None:
     settings = copy_home(trained_settings, tmp_path / "home")
     published = _sha(settings.warehouse_path)
-    runs = query_warehouse(settings, "select count(*) as n from ml.model_runs")["n"][0]
+    runs_sql = "select count(distinct run_id) as n from ml.model_runs"
+    runs = query_warehouse(settings, runs_sql)["n"][0]
     log = tmp_path / "train.log"
     process = _start(
         "tamales_inc.forecasting", "--force", "--no-report", home=settings.home, log=log
@@ -137,4 +138,4 @@ def test_a_signal_inside_the_backtest_stops_the_training(
     _assert_clean(settings, "train", status)
     rerun = run_module("tamales_inc.forecasting", "--force", "--no-report", home=settings.home)
     assert rerun.returncode == 0, rerun.stderr
-    assert query_warehouse(settings, "select count(*) as n from ml.model_runs")["n"][0] == runs + 1
+    assert query_warehouse(settings, runs_sql)["n"][0] == runs + 1
