@@ -350,6 +350,11 @@ def feature_rows(cur: duckdb.DuckDBPyConnection, series: Series, month: date) ->
     ).pl()
 
 
+def all_feature_rows(cur: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every marts.sales_features row (every column)."""
+    return cur.execute("select * from marts.sales_features").pl()
+
+
 def feature_months(cur: duckdb.DuckDBPyConnection, series: Series) -> tuple[str, str] | None:
     """The first and last month (`YYYY-MM`) with a feature row of the series; None if none."""
     first, last = cur.execute(

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
+import threading
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
+import anyio
 import duckdb
 import polars as pl
 from litestar import Controller, post
@@ -24,6 +27,19 @@ from tamales_sales_service.errors import (
 )
 from tamales_sales_service.schemas import CENTS, Prediction, PredictionRequest
 from tamales_sales_service.served_model import ServedModel
+from tamales_sales_service.snapshot import Snapshot
+
+SeriesMonth = tuple[str, str, str, date]  # source, product_id, zone_id, features month
+_BUILDING = threading.Lock()  # one table is scored at a time; requests meanwhile wait for it
+
+
+@dataclass(frozen=True)
+class Predicted:
+    """One feature row's horizon-1 prediction: the model's raw outputs and the known actual."""
+
+    series_id: str
+    outputs: dict[str, object]
+    actual: float | None
 
 
 def _finite(value: object, name: str) -> float:
@@ -51,18 +67,84 @@ def _features(
     )
 
 
-def _predicted_values(model: ServedModel, features: pl.DataFrame) -> dict[str, float]:
-    """The model's yhat and interval bounds for the one feature row; ModelUnavailable when the
-    model cannot score it."""
+def _checked(outputs: dict[str, object]) -> dict[str, float]:
+    """The model's yhat and interval bounds, rounded to cents; ModelUnavailable if not finite."""
+    return {name: _finite(outputs[name], name) for name in PREDICTION_OUTPUT}
+
+
+def _model_failed(model: ServedModel, exc: Exception) -> ModelUnavailable:
+    return ModelUnavailable(f"model {model.version or '?'} could not predict: {type(exc).__name__}")
+
+
+def _predict_row(
+    cur: duckdb.DuckDBPyConnection,
+    model: ServedModel,
+    series: queries.Series,
+    month: date,
+    asked: str,
+) -> Predicted:
+    """The prediction from the series' feature row of `month`, computed now (UnknownId when
+    there is no such row, ModelUnavailable when the model cannot score it)."""
+    features = _features(cur, series, month, asked)
     try:
-        row = model.predict(features).row(0, named=True)
-        return {name: _finite(row[name], name) for name in PREDICTION_OUTPUT}
+        outputs = model.predict(features).row(0, named=True)
     except ModelUnavailable:
         raise
     except Exception as exc:  # a model that cannot score the published features
-        raise ModelUnavailable(
-            f"model {model.version or '?'} could not predict: {type(exc).__name__}"
-        ) from exc
+        raise _model_failed(model, exc) from exc
+    actual = features["target_sales_next_month"][0]
+    return Predicted(str(features["series_id"][0]), outputs, actual)
+
+
+def prediction_table(
+    cur: duckdb.DuckDBPyConnection, model: ServedModel
+) -> dict[SeriesMonth, Predicted]:
+    """The horizon-1 prediction of every feature row, scored in one batch.
+
+    A model forecasts from each row using only that row and its series' history up to it, so
+    the batch holds exactly what scoring the rows one at a time gives (a test compares the two
+    for every registered model); a request then costs a dictionary lookup. The warehouse and
+    the model are immutable once published, so the table lives in the snapshot's result cache
+    under the model's version.
+    """
+    features = queries.all_feature_rows(cur)
+    predicted = model.predict(features)  # in input order
+    table: dict[SeriesMonth, Predicted] = {}
+    keys = features.select("source", "product_id", "zone_id", "sales_month")
+    actuals = features["target_sales_next_month"]
+    for key, outputs, actual in zip(
+        keys.iter_rows(), predicted.iter_rows(named=True), actuals, strict=True
+    ):
+        table[key] = Predicted(str(outputs["series_id"]), outputs, actual)
+    return table
+
+
+async def _predict(
+    snapshot: Snapshot, model: ServedModel, series: queries.Series, month: date, asked: str
+) -> Predicted:
+    """The prediction from the series' feature row of `month`: from the snapshot's prediction
+    table of the served model (scored once per warehouse and model), else scored alone (result
+    cache off, a missing row's 404, a model that cannot score the whole mart)."""
+    key = ("predictions", model.version)
+    table = snapshot.cache.peek(key)
+    if table is None and snapshot.cache.maxsize > 0:
+
+        def build() -> dict[SeriesMonth, Predicted] | None:
+            with _BUILDING:
+                try:
+                    return snapshot.cache.get(
+                        key, lambda: prediction_table(snapshot.cursor(), model)
+                    )
+                except Exception:  # noqa: BLE001 - each row is then scored alone, and fails alone
+                    return None
+
+        table = await anyio.to_thread.run_sync(build)
+    hit = table.get((series.source, series.product_id, series.zone_id, month)) if table else None
+    if hit is not None:
+        return hit
+    return await anyio.to_thread.run_sync(
+        lambda: _predict_row(snapshot.cursor(), model, series, month, asked)
+    )
 
 
 class PredictionController(Controller):
@@ -82,11 +164,10 @@ class PredictionController(Controller):
             "is a flat JSON object of at most the configured size (64 KiB by default; larger "
             "is a 413); a body that is not that object, however nested, is a 400."
         ),
-        sync_to_thread=True,
         status_code=200,
         responses=responses(400, 404, 413, 429, 503),
     )
-    def create_prediction(
+    async def create_prediction(
         self,
         snapshot: CurrentSnapshot,
         model: CurrentModel,
@@ -110,11 +191,10 @@ class PredictionController(Controller):
         loaded = model.require()
         features_month = month_after(parse_month(data.month), -1)
         series = queries.Series(data.source, data.product_id, data.zone_id)
-        features = _features(snapshot.cursor(), series, features_month, data.month)
-        values = _predicted_values(model, features)
-        actual = features["target_sales_next_month"][0]
+        predicted = await _predict(snapshot, model, series, features_month, data.month)
+        values, actual = _checked(predicted.outputs), predicted.actual
         return Prediction(
-            series_id=str(features["series_id"][0]),
+            series_id=predicted.series_id,
             source=data.source,
             product_id=data.product_id,
             zone_id=data.zone_id,
