@@ -292,14 +292,15 @@ end
 
 
 def run_wrk(base_url: str, requests: list[HttpRequest], seconds: float, connections: int) -> Load:
-    """Drive `requests` round-robin with wrk (keep-alive, `connections` sockets, 2 threads)."""
+    """Drive `requests` round-robin with wrk (keep-alive, `connections` sockets, 2 threads or
+    one per connection when fewer: wrk needs a connection per thread)."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT % ", ".join(r.lua() for r in requests))
     try:
         done = subprocess.run(
             [
                 "wrk",
-                "-t2",
+                f"-t{min(2, connections)}",
                 f"-c{connections}",
                 f"-d{int(seconds)}s",
                 "--timeout",
@@ -310,10 +311,12 @@ def run_wrk(base_url: str, requests: list[HttpRequest], seconds: float, connecti
             ],
             capture_output=True,
             text=True,
-            check=True,
         )
     finally:
         os.unlink(script.name)
+    if done.returncode != 0:
+        error = (done.stderr or done.stdout).strip().splitlines() or ["no output"]
+        raise SystemExit(f"bench-api: wrk exited with code {done.returncode}: {error[-1]}")
     line = next(x for x in done.stdout.splitlines() if x.startswith("WRK_JSON "))
     data = json.loads(line.removeprefix("WRK_JSON "))
     return Load(
