@@ -8,9 +8,13 @@ client) drives each endpoint for `--seconds` at `--connections`. Next to it, in 
 the queries behind each endpoint run in-process on `--threads` threads (a cursor per thread);
 the API/in-process ratio is the figure. The server runs with the default settings (no rate
 limit, 64 KiB body limit), then with the result cache off, then with a rate limit too high to
-throttle (what the limiter costs). Prints a Markdown table, writes it to `bench/results/api.md`
-and into docs/benchmarks.md between the `<!-- api:start -->` and `<!-- api:end -->` markers
-(`--no-docs` to leave the page alone).
+throttle (what the limiter costs). Then `POST /predictions` is driven with one registered
+version of each model family (baseline, statsforecast, XGBoost, combination), promoted in turn
+in a private copy of the home's warehouse and registry (the server reloads `models/current`),
+over one connection and over `--connections`, next to the in-process feature-row query and
+predict of one row; each family is judged against p99 < 50 ms. Prints Markdown tables, writes
+them to `bench/results/api.md` and into docs/benchmarks.md between the `<!-- api:start -->` and
+`<!-- api:end -->` markers (`--no-docs` to leave the page alone).
 
     uv run python bench/bench_api.py [--seconds 10] [--connections 32] [--threads 2] [--home DIR]
 """
