@@ -116,7 +116,7 @@ bench-train *args:
 bench-accuracy *args:
     python bench/bench_accuracy.py "$@"
 
-# Load-test the API on loopback (wrk, apt-installed when root) against the same queries run in-process
+# Load-test the API on loopback (wrk, apt-installed when root) against the same queries run in-process, and POST /predictions per model family
 bench-api *args:
     @command -v wrk >/dev/null || if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null; else echo "wrk not found (not root): the load generator falls back to bench_api.py's asyncio client"; fi
     python bench/bench_api.py "$@"

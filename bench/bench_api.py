@@ -8,9 +8,13 @@ client) drives each endpoint for `--seconds` at `--connections`. Next to it, in 
 the queries behind each endpoint run in-process on `--threads` threads (a cursor per thread);
 the API/in-process ratio is the figure. The server runs with the default settings (no rate
 limit, 64 KiB body limit), then with the result cache off, then with a rate limit too high to
-throttle (what the limiter costs). Prints a Markdown table, writes it to `bench/results/api.md`
-and into docs/benchmarks.md between the `<!-- api:start -->` and `<!-- api:end -->` markers
-(`--no-docs` to leave the page alone).
+throttle (what the limiter costs). Then `POST /predictions` is driven with one registered
+version of each model family (baseline, statsforecast, XGBoost, combination), promoted in turn
+in a private copy of the home's warehouse and registry (the server reloads `models/current`),
+over one connection and over `--connections`, next to the in-process feature-row query and
+predict of one row; each family is judged against p99 < 50 ms. Prints Markdown tables, writes
+them to `bench/results/api.md` and into docs/benchmarks.md between the `<!-- api:start -->` and
+`<!-- api:end -->` markers (`--no-docs` to leave the page alone).
 
     uv run python bench/bench_api.py [--seconds 10] [--connections 32] [--threads 2] [--home DIR]
 """
@@ -52,16 +56,28 @@ from measure import (
 sys.path.insert(0, str(REPO_ROOT))
 
 from tamales_inc.core.files import write_text_atomic  # noqa: E402
-from tamales_inc.core.months import parse_month  # noqa: E402
+from tamales_inc.core.months import format_month, month_after, parse_month  # noqa: E402
 from tamales_inc.core.settings import ENVIRONMENT, Settings  # noqa: E402
+from tamales_inc.forecasting.models import MODEL_CLASSES  # noqa: E402
+from tamales_inc.forecasting.models.base import MODEL_FILE  # noqa: E402
+from tamales_inc.forecasting.registry import (  # noqa: E402
+    RUNS_DIR,
+    current_version,
+    load_run_record,
+    load_version,
+    promote,
+)
 from tamales_sales_service.controllers.sales import parse_group_by  # noqa: E402
 from tamales_sales_service.queries import (  # noqa: E402
     ForecastQuery,
     SalesQuery,
+    Series,
     SeriesFilter,
+    feature_rows,
     run_query,
 )
 from tamales_sales_service.schemas import ForecastRow, SalesRow  # noqa: E402
+from tamales_sales_service.served_model import ServedModel  # noqa: E402
 from tamales_sales_service.snapshot import connect_read_only, new_cursor  # noqa: E402
 
 BENCH_HOME = BENCH_DIR / "api" / "scale-1"
@@ -71,6 +87,20 @@ DOCS_BEGIN, DOCS_END = "<!-- api:start -->", "<!-- api:end -->"
 SALES = "GET /sales (grouped)"
 # A rate limit no single client reaches here: the limiter's cost without its throttling.
 UNREACHED_RATE_LIMIT = "1000000/second"
+PREDICTIONS = "POST /predictions"
+TARGET_PREDICTION_P99_MS = 50.0
+PREDICTION_BODIES = 8  # (series, month) bodies rotated through per family
+# One caller at a time (the latency of a request alone), then --connections: the service runs
+# one predict at a time (`ServedModel.predict` holds a lock), so concurrent requests queue.
+PREDICTION_ALONE = 1
+# The module each model family is defined in (one per family under
+# tamales_inc/forecasting/models/) -> the family's name in the table, in the table's order.
+FAMILIES = {
+    "baselines": "baseline",
+    "statistical": "statsforecast",
+    "xgboost": "XGBoost",
+    "combination": "combination",
+}
 
 
 def _log(message: str) -> None:
@@ -102,12 +132,46 @@ def trained_home() -> Settings:
 
 @dataclass(frozen=True)
 class Endpoint:
-    """An endpoint under load: the URLs rotated through and the in-process equivalent."""
+    """An endpoint under load: the URLs (and JSON bodies, for a POST) rotated through and the
+    in-process equivalent."""
 
     name: str
     paths: list[str]
     reference: str
     in_process: Callable[[duckdb.DuckDBPyConnection, int], object]
+    bodies: list[bytes] | None = None  # POSTed to paths[0] in turn; None: GET each path
+
+    @property
+    def requests(self) -> list[HttpRequest]:
+        """The requests the load generator rotates through."""
+        if self.bodies is None:
+            return [HttpRequest("GET", p) for p in self.paths]
+        return [HttpRequest("POST", self.paths[0], b) for b in self.bodies]
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """One request of a load mix: a GET, or a POST of a JSON body."""
+
+    method: str
+    path: str
+    body: bytes | None = None
+
+    def raw(self, host: str, port: int) -> bytes:
+        """The HTTP/1.1 keep-alive request as sent on the socket."""
+        head = f"{self.method} {self.path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        if self.body is None:
+            return f"{head}\r\n".encode("ascii")
+        head += f"Content-Type: application/json\r\nContent-Length: {len(self.body)}\r\n\r\n"
+        return head.encode("ascii") + self.body
+
+    def lua(self) -> str:
+        """The request as a Lua table `{method, path, headers, body}` for `wrk.format`."""
+        if self.body is None:
+            return f'{{"GET", {json.dumps(self.path)}}}'
+        body = json.dumps(self.body.decode("ascii"))  # a JSON string of ASCII is a Lua string
+        headers = '{["Content-Type"] = "application/json"}'
+        return f"{{{json.dumps(self.method)}, {json.dumps(self.path)}, {headers}, {body}}}"
 
 
 def endpoints(con: duckdb.DuckDBPyConnection) -> list[Endpoint]:
@@ -213,11 +277,12 @@ class Load:
 
 
 WRK_SCRIPT = """
-local paths = {%s}
+local requests = {%s}
 local i = 0
 request = function()
   i = i + 1
-  return wrk.format("GET", paths[(i %% #paths) + 1])
+  local r = requests[(i %% #requests) + 1]
+  return wrk.format(r[1], r[2], r[3], r[4])
 end
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -230,15 +295,16 @@ end
 """
 
 
-def run_wrk(base_url: str, paths: list[str], seconds: float, connections: int) -> Load:
-    """Drive `paths` round-robin with wrk (keep-alive, `connections` sockets, 2 threads)."""
+def run_wrk(base_url: str, requests: list[HttpRequest], seconds: float, connections: int) -> Load:
+    """Drive `requests` round-robin with wrk (keep-alive, `connections` sockets, 2 threads or
+    one per connection when fewer: wrk needs a connection per thread)."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(WRK_SCRIPT % ", ".join(json.dumps(p) for p in paths))
+        script.write(WRK_SCRIPT % ", ".join(r.lua() for r in requests))
     try:
         done = subprocess.run(
             [
                 "wrk",
-                "-t2",
+                f"-t{min(2, connections)}",
                 f"-c{connections}",
                 f"-d{int(seconds)}s",
                 "--timeout",
@@ -249,10 +315,12 @@ def run_wrk(base_url: str, paths: list[str], seconds: float, connections: int) -
             ],
             capture_output=True,
             text=True,
-            check=True,
         )
     finally:
         os.unlink(script.name)
+    if done.returncode != 0:
+        error = (done.stderr or done.stdout).strip().splitlines() or ["no output"]
+        raise SystemExit(f"bench-api: wrk exited with code {done.returncode}: {error[-1]}")
     line = next(x for x in done.stdout.splitlines() if x.startswith("WRK_JSON "))
     data = json.loads(line.removeprefix("WRK_JSON "))
     return Load(
@@ -265,13 +333,13 @@ def run_wrk(base_url: str, paths: list[str], seconds: float, connections: int) -
 
 
 async def _asyncio_load(
-    host: str, port: int, paths: list[str], seconds: float, connections: int
+    host: str, port: int, mix: list[HttpRequest], seconds: float, connections: int
 ) -> Load:
     """Raw-socket HTTP/1.1 keep-alive load: `connections` sockets, one request in flight each."""
     latencies: list[float] = []
     errors = 0
     deadline = time.perf_counter() + seconds
-    requests = [f"GET {p} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode("ascii") for p in paths]
+    requests = [r.raw(host, port) for r in mix]
 
     async def worker(k: int) -> None:
         nonlocal errors
@@ -297,7 +365,7 @@ async def _asyncio_load(
     results = await asyncio.gather(*(worker(k) for k in range(connections)), return_exceptions=True)
     elapsed = time.perf_counter() - started
     errors += sum(isinstance(r, BaseException) for r in results)
-    return Load.from_latencies(f"HTTP load of {paths[0]}", latencies, elapsed, errors)
+    return Load.from_latencies(f"HTTP load of {mix[0].path}", latencies, elapsed, errors)
 
 
 def run_in_process(
@@ -483,20 +551,22 @@ def load_endpoint(
     port: int,
     endpoint: Endpoint,
     args: argparse.Namespace,
+    connections: int | None = None,
 ) -> tuple[Load, float]:
-    """Drive one endpoint's URLs for `args.seconds` with the chosen load generator: the load and
-    the server's CPU microseconds per request over the timed run."""
+    """Drive one endpoint's URLs for `args.seconds` over `connections` (default
+    `args.connections`) with the chosen load generator: the load and the server's CPU
+    microseconds per request over the timed run."""
     base_url = f"http://127.0.0.1:{port}"
+    mix = endpoint.requests
+    connections = connections or args.connections
     if generator == "wrk":
-        run_wrk(base_url, endpoint.paths, 1, args.connections)  # warm-up
+        run_wrk(base_url, mix, 1, connections)  # warm-up
     process = psutil.Process(server.pid)
     before = process.cpu_times()
     if generator == "wrk":
-        load = run_wrk(base_url, endpoint.paths, args.seconds, args.connections)
+        load = run_wrk(base_url, mix, args.seconds, connections)
     else:
-        load = asyncio.run(
-            _asyncio_load("127.0.0.1", port, endpoint.paths, args.seconds, args.connections)
-        )
+        load = asyncio.run(_asyncio_load("127.0.0.1", port, mix, args.seconds, connections))
     after = process.cpu_times()
     cpu = (after.user - before.user) + (after.system - before.system)
     return load, cpu / max(load.requests, 1) * 1e6
@@ -555,6 +625,257 @@ def verdict(rows: list[Row]) -> str:
     )
 
 
+# POST /predictions: one registered version of each model family, promoted in turn.
+
+
+def model_family(settings: Settings, version: str) -> str:
+    """The family of a registered version: the module its model kind is defined in."""
+    spec = json.loads((settings.models_dir / version / MODEL_FILE).read_text(encoding="utf-8"))
+    return FAMILIES[MODEL_CLASSES[spec["kind"]].__module__.rsplit(".", 1)[-1]]
+
+
+def family_versions(settings: Settings) -> dict[str, str]:
+    """One registered version per model family (in FAMILIES order), from the training run that
+    registered the promoted version: the promoted version for its own family, for each other
+    family its first candidate in the run's order."""
+    current = current_version(settings)
+    if current is None:
+        raise SystemExit(f"bench-api: no model promoted in {settings.models_dir}: run `just train`")
+    runs = sorted((settings.models_dir / RUNS_DIR).glob("*.json"))
+    records = [load_run_record(settings, path.stem) for path in runs]
+    record = next((r for r in records if current in r.get("candidates", {}).values()), None)
+    if record is None:
+        raise SystemExit(f"bench-api: no run record in {settings.models_dir} registers {current}")
+    chosen: dict[str, str] = {}
+    for version in [current, *record["candidates"].values()]:
+        chosen.setdefault(model_family(settings, version), version)
+    missing = [family for family in FAMILIES.values() if family not in chosen]
+    if missing:
+        raise SystemExit(
+            f"bench-api: run {record['run_id']} registered no {', '.join(missing)} model"
+        )
+    return {family: chosen[family] for family in FAMILIES.values()}
+
+
+def prediction_bodies(
+    con: duckdb.DuckDBPyConnection, count: int = PREDICTION_BODIES
+) -> list[dict[str, str]]:
+    """`count` valid POST /predictions bodies from the feature mart: `count` series, the k-th
+    asking for the month after its k-th latest feature row (so the months differ too)."""
+    rows = con.execute(
+        """
+        with ranked as (
+            select
+                source,
+                product_id,
+                zone_id,
+                sales_month,
+                dense_rank() over (order by series_id) as k,
+                row_number() over (partition by series_id order by sales_month desc) as back
+            from marts.sales_features
+        )
+        select source, product_id, zone_id, sales_month from ranked
+        where k <= ? and back = k
+        order by k
+        """,
+        [count],
+    ).fetchall()
+    return [
+        {"product_id": p, "zone_id": z, "source": s, "month": format_month(month_after(m, 1))}
+        for s, p, z, m in rows
+    ]
+
+
+def prediction_endpoint(family: str, model: ServedModel, bodies: list[dict[str, str]]) -> Endpoint:
+    """POST /predictions rotating over `bodies`; in-process, what the handler does for one: the
+    series' feature row of the month before, then the served model's predict of that row."""
+    asked = [
+        (
+            Series(b["source"], b["product_id"], b["zone_id"]),
+            month_after(parse_month(b["month"]), -1),
+        )
+        for b in bodies
+    ]
+
+    def predict(cur: duckdb.DuckDBPyConnection, i: int) -> object:
+        series, month = asked[i % len(asked)]
+        return model.predict(feature_rows(cur, series, month)).row(0, named=True)
+
+    return Endpoint(
+        f"{PREDICTIONS} ({family})",
+        ["/predictions"],
+        "feature_rows + ServedModel.predict of one row",
+        predict,
+        [msgspec.json.encode(b) for b in bodies],
+    )
+
+
+def private_home(settings: Settings, home: Path) -> Settings:
+    """A copy of the warehouse and model registry of `settings` under `home`, whose
+    `models/current` the benchmark may move."""
+    for folder in (settings.warehouse_dir, settings.models_dir):
+        shutil.copytree(folder, home / folder.name, symlinks=True)
+    return Settings.from_env({"TAMALES_HOME": str(home)})
+
+
+def wait_for_model(base_url: str, endpoint: Endpoint, version: str, timeout: float = 30) -> None:
+    """Wait until the server answers with `version` (it polls `models/current`), then require
+    every body of the mix to answer 200 from it."""
+    assert endpoint.bodies is not None
+    headers = {"Content-Type": "application/json"}
+    deadline = time.monotonic() + timeout
+    with httpx.Client(base_url=base_url, headers=headers) as client:
+        while True:
+            answer = client.post(endpoint.paths[0], content=endpoint.bodies[0])
+            if answer.status_code == 200 and answer.json()["model_version"] == version:
+                break
+            if time.monotonic() > deadline:
+                raise SystemExit(
+                    f"bench-api: {timeout:.0f} s after promoting {version} the server answers "
+                    f"{answer.status_code} {answer.text[:200]}"
+                )
+            time.sleep(0.1)
+        for body in endpoint.bodies:
+            answer = client.post(endpoint.paths[0], content=body)
+            if answer.status_code != 200 or answer.json()["model_version"] != version:
+                raise SystemExit(
+                    f"bench-api: {PREDICTIONS} {body.decode()} -> {answer.status_code} "
+                    f"{answer.text[:200]}"
+                )
+
+
+@dataclass(frozen=True)
+class PredictionRow:
+    """POST /predictions under load with one family's version promoted."""
+
+    family: str
+    version: str
+    connections: int
+    api: Load
+    reference: Load
+    cpu_us: float
+
+
+def measure_predictions(
+    settings: Settings, generator: str, args: argparse.Namespace
+) -> tuple[list[PredictionRow], int]:
+    """POST /predictions for one version of each family, promoted in turn in a private copy of
+    the home under one server (no restart), alone and at `args.connections`, next to the
+    in-process predict (one thread: the service predicts one row at a time); the rows and the
+    number of bodies rotated through."""
+    with tempfile.TemporaryDirectory(prefix="bench-api-predictions-") as tmp:
+        private = private_home(settings, Path(tmp))
+        versions = family_versions(private)
+        con = connect_read_only(private.warehouse_path)
+        try:
+            bodies = prediction_bodies(con)
+            targets = {
+                family: prediction_endpoint(family, ServedModel(load_version(private, v)), bodies)
+                for family, v in versions.items()
+            }
+            references = {
+                family: run_in_process(e.name, con, e.in_process, args.in_process_seconds, 1)
+                for family, e in targets.items()
+            }
+        finally:
+            con.close()
+        port = free_port()
+        server = start_server(private, port, None, {})
+        rows: list[PredictionRow] = []
+        try:
+            for family, version in versions.items():
+                endpoint = targets[family]
+                promote(private, version)
+                wait_for_model(f"http://127.0.0.1:{port}", endpoint, version)
+                ref = references[family]
+                for connections in dict.fromkeys((PREDICTION_ALONE, args.connections)):
+                    api, cpu_us = load_endpoint(
+                        generator, server, port, endpoint, args, connections
+                    )
+                    _log(
+                        f"{endpoint.name} {version} x{connections}: API {api.rps:,.0f} req/s "
+                        f"p50 {api.p50_ms:.2f} ms p99 {api.p99_ms:.2f} ms errors {api.errors}, "
+                        f"server CPU {cpu_us:.0f} us/req; in-process {ref.rps:,.0f} req/s "
+                        f"p50 {ref.p50_ms:.2f} ms"
+                    )
+                    rows.append(PredictionRow(family, version, connections, api, ref, cpu_us))
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    return rows, len(bodies)
+
+
+def prediction_met(row: PredictionRow) -> bool:
+    """Whether a family meets the target: p99 under TARGET_PREDICTION_P99_MS, no errors."""
+    return row.api.p99_ms < TARGET_PREDICTION_P99_MS and row.api.errors == 0
+
+
+def prediction_table(
+    rows: list[PredictionRow], bodies: int, generator: str, args: argparse.Namespace
+) -> str:
+    head = (
+        f"`{PREDICTIONS}`, one registered version per model family: {args.seconds:g} s per family "
+        f"over {PREDICTION_ALONE} and {args.connections} keep-alive connections ({generator}), "
+        f"rotating over {bodies} bodies (series and month) from `marts.sales_features`, against "
+        "one server with the default settings whose `models/current` (in a private copy of the "
+        "home) is promoted to each family's version in turn and reloaded without a restart; "
+        "in-process: the mart row query and the model's predict of that row "
+        f"(`ServedModel.predict`, as the handler calls it) on 1 thread, "
+        f"{args.in_process_seconds:g} s.\n\n"
+    )
+    columns = [
+        "family",
+        "version",
+        "connections",
+        "API req/s",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+        "server CPU us/req",
+        "in-process req/s",
+        "in-process p50 ms",
+        "in-process p99 ms",
+        f"p99 < {TARGET_PREDICTION_P99_MS:.0f} ms",
+    ]
+    cells = [
+        [
+            r.family,
+            f"`{r.version}`",
+            r.connections,
+            f"{r.api.rps:,.0f}",
+            f"{r.api.p50_ms:.2f}",
+            f"{r.api.p99_ms:.2f}",
+            r.api.errors,
+            f"{r.cpu_us:.0f}",
+            f"{r.reference.rps:,.0f}",
+            f"{r.reference.p50_ms:.2f}",
+            f"{r.reference.p99_ms:.2f}",
+            "met" if prediction_met(r) else "MISSED",
+        ]
+        for r in rows
+    ]
+    return head + markdown_table(columns, "llrrrrrrrrrl", cells)
+
+
+def prediction_verdict(rows: list[PredictionRow]) -> str:
+    """The target line: POST /predictions p99 per family."""
+    families = dict.fromkeys(r.family for r in rows)
+    per_family = "; ".join(
+        f"{family} "
+        + ", ".join(
+            f"{'met' if prediction_met(r) else 'MISSED'} x{r.connections} "
+            f"(p99 {r.api.p99_ms:.1f} ms, {r.api.errors} errors)"
+            for r in rows
+            if r.family == family
+        )
+        for family in families
+    )
+    return (
+        f"Target (`{PREDICTIONS}` p99 < {TARGET_PREDICTION_P99_MS:.0f} ms, 0 errors, every model "
+        f"family; xN: over N connections): {per_family}."
+    )
+
+
 def write_docs_section(path: Path, text: str) -> None:
     """Replace what lies between the API markers of `path` with `text`."""
     doc = path.read_text(encoding="utf-8")
@@ -594,13 +915,19 @@ def main(argv: list[str] | None = None) -> int:
         for e in targets
     }
     rows = measure_api(settings, targets, references, generator, args)
+    con.close()
+    predictions, bodies = measure_predictions(settings, generator, args)
     footer = measured_on(", load generator and server included")
-    text = f"{table(rows, generator, args)}\n\n{verdict(rows)}\n{footer}\n"
+    text = (
+        f"{table(rows, generator, args)}\n\n{verdict(rows)}\n\n"
+        f"{prediction_table(predictions, bodies, generator, args)}\n\n"
+        f"{prediction_verdict(predictions)}\n{footer}\n"
+    )
     write_results("api", text)
     if not args.no_docs:
         write_docs_section(DOCS_PATH, text)
         _log(f"rewrote the API section of {DOCS_PATH.relative_to(REPO_ROOT)}")
-    _log(f"{verdict(rows)} {time.perf_counter() - started:.0f} s")
+    _log(f"{verdict(rows)} {prediction_verdict(predictions)} {time.perf_counter() - started:.0f} s")
     return 0
 
 
