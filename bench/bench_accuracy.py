@@ -31,13 +31,14 @@ from accuracy.container import build_container
 from accuracy.forecasts import candidate_forecasts, champion_forecasts, statistical_forecasts
 from accuracy.mart import check_history, series_ids
 from accuracy.report import (
+    DOCS_BEGIN,
+    DOCS_END,
     CutoffResult,
     coverage_table,
     footer,
     metric_table,
     run_table,
     summary_table,
-    write_docs_section,
 )
 from accuracy.scoring import actuals, coverage, scored_rows, scores
 from accuracy.series import (
@@ -50,7 +51,7 @@ from accuracy.series import (
 )
 
 # bench/measure.py and bench/accuracy/: this script's folder is first on sys.path
-from measure import BENCH_DIR, REPO_ROOT, clean_env, write_results
+from measure import BENCH_DIR, REPO_ROOT, clean_env, write_results, write_section
 
 from tamales_inc.core.files import remove_path
 from tamales_inc.core.months import parse_month
@@ -270,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     write_results("accuracy", text + "\n")
     if not opts.no_docs:
-        write_docs_section(DOCS_PATH, text)
+        write_section(DOCS_PATH, DOCS_BEGIN, DOCS_END, text)
     return 0
 
 

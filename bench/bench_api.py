@@ -52,11 +52,11 @@ from measure import (
     sample_container,
     warehouse_is_current,
     write_results,
+    write_section,
 )
 
 sys.path.insert(0, str(REPO_ROOT))
 
-from tamales_inc.core.files import write_text_atomic  # noqa: E402
 from tamales_inc.core.months import format_month, month_after, parse_month  # noqa: E402
 from tamales_inc.core.settings import ENVIRONMENT, Settings  # noqa: E402
 from tamales_inc.forecasting.models import MODEL_CLASSES  # noqa: E402
@@ -898,16 +898,6 @@ def prediction_verdict(rows: list[PredictionRow]) -> str:
     )
 
 
-def write_docs_section(path: Path, text: str) -> None:
-    """Replace what lies between the API markers of `path` with `text`."""
-    doc = path.read_text(encoding="utf-8")
-    start, end = doc.find(DOCS_BEGIN), doc.find(DOCS_END)
-    if start < 0 or end < start:
-        raise SystemExit(f"bench-api: {path} lacks the markers {DOCS_BEGIN} ... {DOCS_END}")
-    head = doc[: start + len(DOCS_BEGIN)]
-    write_text_atomic(path, f"{head}\n\n{text.strip()}\n\n{doc[end:]}")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -947,7 +937,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     write_results("api", text)
     if not args.no_docs:
-        write_docs_section(DOCS_PATH, text)
+        write_section(DOCS_PATH, DOCS_BEGIN, DOCS_END, text)
         _log(f"rewrote the API section of {DOCS_PATH.relative_to(REPO_ROOT)}")
     _log(f"{verdict(rows)} {prediction_verdict(predictions)} {time.perf_counter() - started:.0f} s")
     return 0

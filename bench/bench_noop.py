@@ -30,9 +30,10 @@ from measure import (
     measured_on,
     sample_container,
     write_results,
+    write_section,
 )
 
-from tamales_inc.core.files import remove_path, write_text_atomic
+from tamales_inc.core.files import remove_path
 
 TARGET_SECONDS = 3.0
 DOCS_PATH = REPO_ROOT / "docs" / "benchmarks.md"
@@ -90,16 +91,6 @@ def run_benchmark(repeat: int) -> str:
     )
 
 
-def write_docs_section(text: str) -> None:
-    """Replace what lies between the noop markers of docs/benchmarks.md with `text`."""
-    doc = DOCS_PATH.read_text(encoding="utf-8")
-    start, end = doc.find(DOCS_BEGIN), doc.find(DOCS_END)
-    if start < 0 or end < start:
-        raise SystemExit(f"bench: {DOCS_PATH} lacks the markers {DOCS_BEGIN} ... {DOCS_END}")
-    head = doc[: start + len(DOCS_BEGIN)]
-    write_text_atomic(DOCS_PATH, f"{head}\n\n{text.strip()}\n\n{doc[end:]}")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench-noop", description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="no-op runs per row (default 5)")
@@ -112,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     text = run_benchmark(args.repeat)
     write_results("noop", text + "\n")
     if not args.no_docs:
-        write_docs_section(text)
+        write_section(DOCS_PATH, DOCS_BEGIN, DOCS_END, text)
     return 0
 
 

@@ -151,6 +151,19 @@ def measured_on(load_note: str = "", extra: str = "") -> str:
     )
 
 
+def write_section(path: Path, begin: str, end: str, text: str) -> None:
+    """Replace what lies between the markers `begin` and `end` of `path` with `text` (a page of
+    the docs holds one generated table per benchmark, each between its own markers)."""
+    from tamales_inc.core.files import write_text_atomic
+
+    doc = path.read_text(encoding="utf-8")
+    start, stop = doc.find(begin), doc.find(end)
+    if start < 0 or stop < start:
+        raise SystemExit(f"bench: {path} lacks the markers {begin} ... {end}")
+    head = doc[: start + len(begin)]
+    write_text_atomic(path, f"{head}\n\n{text.strip()}\n\n{doc[stop:]}")
+
+
 def write_results(name: str, text: str) -> None:
     """Write `text` to bench/results/<name>.md and print it."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)

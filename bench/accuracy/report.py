@@ -8,7 +8,6 @@ import importlib.util
 import subprocess
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -16,7 +15,6 @@ from measure import REPO_ROOT, markdown_table, measured_on
 
 from accuracy.forecasts import CHAMPION, STATISTICAL_MODELS
 from accuracy.scoring import ALL_HORIZONS, mean_over_cutoffs, ratio
-from tamales_inc.core.files import write_text_atomic
 
 REFERENCE = "AutoETS"
 SEASONAL_BASELINE = "SeasonalNaive"
@@ -229,16 +227,6 @@ def versions_line() -> str:
     libraries = ", ".join(f"{n} {importlib.metadata.version(n)}" for n in VERSIONED)
     numba = "installed" if importlib.util.find_spec("numba") else "not installed"
     return f"Code at commit {commit}; {libraries}; numba {numba}."
-
-
-def write_docs_section(path: Path, text: str) -> None:
-    """Replace what lies between the bench-accuracy markers of `path` with `text`."""
-    doc = path.read_text(encoding="utf-8")
-    start, end = doc.find(DOCS_BEGIN), doc.find(DOCS_END)
-    if start < 0 or end < start:
-        raise SystemExit(f"bench: {path} lacks the markers {DOCS_BEGIN!r} ... {DOCS_END!r}")
-    head = doc[: start + len(DOCS_BEGIN)]
-    write_text_atomic(path, f"{head}\n\n{text.strip()}\n\n{doc[end:]}")
 
 
 def footer(statsforecast_import_s: float) -> str:

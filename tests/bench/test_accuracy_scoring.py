@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from accuracy.forecasts import FORECAST_COLUMNS
-from accuracy.report import DOCS_BEGIN, DOCS_END, write_docs_section
+from accuracy.report import DOCS_BEGIN, DOCS_END
 from accuracy.scoring import (
     ALL_HORIZONS,
     IncompleteForecasts,
@@ -17,6 +17,7 @@ from accuracy.scoring import (
     scored_rows,
     scores,
 )
+from measure import write_section
 
 from tamales_inc.core.months import month_after
 
@@ -90,11 +91,11 @@ def test_a_model_that_misses_a_series_month_is_refused() -> None:
 def test_the_docs_section_is_rewritten_between_its_markers(tmp_path: Path) -> None:
     page = tmp_path / "benchmarks.md"
     page.write_text(f"# Title\n\nintro\n\n{DOCS_BEGIN}\n\nold table\n\n{DOCS_END}\n\ntail\n")
-    write_docs_section(page, "| new | table |")
+    write_section(page, DOCS_BEGIN, DOCS_END, "| new | table |")
     text = page.read_text()
     assert "old table" not in text
     assert text.startswith("# Title\n\nintro\n\n")
     assert f"{DOCS_BEGIN}\n\n| new | table |\n\n{DOCS_END}\n\ntail\n" in text
     page.write_text("no markers\n")
     with pytest.raises(SystemExit, match="lacks the markers"):
-        write_docs_section(page, "x")
+        write_section(page, DOCS_BEGIN, DOCS_END, "x")

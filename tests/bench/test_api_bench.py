@@ -25,9 +25,9 @@ from bench_api import (
     prediction_endpoint,
     private_home,
     server_env,
-    write_docs_section,
 )
 from litestar.testing import TestClient
+from measure import write_section
 
 from tamales_inc.core.settings import Settings
 from tamales_inc.forecasting.registry import (
@@ -46,14 +46,14 @@ def test_the_api_section_is_rewritten_between_its_markers(tmp_path: Path) -> Non
     page = tmp_path / "benchmarks.md"
     accuracy = f"{ACCURACY_BEGIN}\n\naccuracy table\n\n{ACCURACY_END}"
     page.write_text(f"# B\n\n{accuracy}\n\n## API\n\n{DOCS_BEGIN}\nold\n{DOCS_END}\n\nreading\n")
-    write_docs_section(page, "| new | table |\n")
+    write_section(page, DOCS_BEGIN, DOCS_END, "| new | table |\n")
     text = page.read_text()
     assert text == (
         f"# B\n\n{accuracy}\n\n## API\n\n{DOCS_BEGIN}\n\n| new | table |\n\n{DOCS_END}\n\nreading\n"
     )
     page.write_text("no markers\n")
     with pytest.raises(SystemExit, match="lacks the markers"):
-        write_docs_section(page, "x")
+        write_section(page, DOCS_BEGIN, DOCS_END, "x")
 
 
 def test_the_docs_page_has_the_api_markers_once() -> None:
