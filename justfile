@@ -93,7 +93,7 @@ lint *args:
     ruff check . "$@"
     ruff format --check .
 
-# Run every benchmark and print the tables recorded in the README
+# Run every benchmark and print the tables recorded in docs/benchmarks.md
 bench: bench-ingest bench-transform bench-train bench-api bench-accuracy bench-noop
 
 # Time a no-op `just build` (nothing changed) next to a full one at scale 1 (`--repeat 5`)
@@ -108,7 +108,7 @@ bench-ingest *args:
 bench-transform *args:
     python bench/bench_transform.py "$@"
 
-# Benchmark training + backtest at scales 1 and 100, the accuracy table, and accuracy on 5 other sample seeds (`--scales 1 --seeds ''`)
+# Benchmark training + backtest at 31 and 1,000 series, the accuracy table, and accuracy on 5 other sample seeds (`--series 31 --seeds ''`)
 bench-train *args:
     python bench/bench_train.py "$@"
 
