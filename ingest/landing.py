@@ -127,13 +127,15 @@ class Landing:
             if download.blob.name != blob.name:
                 raise RuntimeError(f"download order broken: {download.blob.name} != {blob.name}")
             parser = BlobParser(
-                download.data,
+                download.content,
                 spec,
                 blob_name=blob.name,
                 data_version=key.version,
                 ingested_at=self.ingested_at,
+                lines=download.lines,
             )
             yield from parser.batches()
+            download.check_unchanged()
             records.append(_blob_record(download, parser))
             del download
             if parser.quarantined.height:

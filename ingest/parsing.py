@@ -14,6 +14,7 @@ import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -23,7 +24,7 @@ from ingest.contract import QUARANTINE_SCHEMA, Column, TableSpec
 if TYPE_CHECKING:
     import numpy as np
 
-_BOM = b"\xef\xbb\xbf"
+BOM = b"\xef\xbb\xbf"
 _NEWLINE, _COMMA, _QUOTE, _CR = 10, 44, 34, 13
 
 
@@ -40,7 +41,10 @@ class ParsedBlob:
 
 
 def count_lines(data: bytes) -> int:
-    """Lines in a `\\n`-separated blob (a final newline does not start a new line)."""
+    """Lines in a `\\n`-separated blob (a final newline does not start a new line; a leading
+    UTF-8 BOM is not a line)."""
+    if data.startswith(BOM):
+        data = data[len(BOM) :]
     if not data:
         return 0
     return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
@@ -342,18 +346,24 @@ class BlobParser:
 
     def __init__(
         self,
-        data: bytes,
+        content: bytes | Path,
         spec: TableSpec,
         *,
         blob_name: str,
         data_version: str,
         ingested_at: datetime,
         batch_rows: int | None = None,
+        lines: int | None = None,
     ) -> None:
-        self._data = data[len(_BOM) :] if data.startswith(_BOM) else data
+        if isinstance(content, Path):  # a plain file (no BOM): polars reads it by path
+            self._path: Path | None = content
+            self._bytes = b""
+        else:
+            self._path = None
+            self._bytes = content[len(BOM) :] if content.startswith(BOM) else content
         self.spec = spec
         self.blob_name = blob_name
-        self.n_lines = count_lines(self._data)
+        self.n_lines = count_lines(self._bytes) if lines is None else lines
         self.rows_landed = 0
         self.quarantined = empty_quarantine()
         self._batch_rows = batch_rows
@@ -377,8 +387,8 @@ class BlobParser:
     def batches(self) -> Iterator[pl.DataFrame]:
         """Landed rows (contract + lineage columns), batch by batch, not in line order."""
         if self.n_lines:
-            data = self._data
-            if b'"' not in data and _only_crlf(data):
+            data = self._bytes
+            if self._path is not None or (b'"' not in data and _only_crlf(data)):
                 parts = self._streamed()
             else:
                 good, bad = _split_lines(data, self.spec, self.n_lines)
@@ -387,12 +397,18 @@ class BlobParser:
             has_sales = "sales" in self.spec.names
             for part in parts:
                 if part.height:
-                    landed = part.select(_columns(self.spec.landed_schema, self._lineage))
+                    landed = self._landed(part)
                     self.rows_landed += landed.height
                     if has_sales:
                         self._sales.append(float(landed["sales"].sum()))
                     yield landed
         self._finish()
+
+    def _landed(self, part: pl.DataFrame) -> pl.DataFrame:
+        """A part in the landed schema (the streamed batches come with their lineage)."""
+        if part.columns == list(self.spec.landed_schema):
+            return part
+        return part.select(_columns(self.spec.landed_schema, self._lineage))
 
     def _streamed(self) -> Iterator[pl.DataFrame]:
         """Typed batches from polars' streaming reader, then the lines it could not vouch for."""
@@ -400,7 +416,7 @@ class BlobParser:
         last = spec.columns[-1].name
         typed = (
             pl.scan_csv(
-                self._data,
+                self._path if self._path is not None else self._bytes,
                 has_header=False,
                 schema={column.name: column.dtype for column in spec.columns},
                 quote_char=None,
@@ -411,6 +427,7 @@ class BlobParser:
                 pl.col("line_number").cast(pl.Int64),
                 _suspect=_violations(spec, typed_input=True) | pl.col(last).is_null(),
             )
+            .select(*_columns(spec.landed_schema, self._lineage), "_suspect")
         )
         read = 0
         suspects: list[pl.Series] = []
@@ -428,19 +445,25 @@ class BlobParser:
             if batch["line_number"][0] != read + 1:
                 raise RuntimeError(f"{self.blob_name}: the CSV reader skipped or reordered lines")
             read += batch.height
-            flagged = batch["_suspect"]
+            flagged = batch.drop_in_place("_suspect")
             if flagged.any():
                 suspects.append(batch.filter(flagged)["line_number"])
                 batch = batch.filter(~flagged)
-            yield batch.drop("_suspect")
+            yield batch
         if suspects:
             yield self._recheck(pl.concat(suspects).to_list())
+
+    def _data(self) -> bytes:
+        """The blob's bytes (read from its file once, when a line needs the exact path)."""
+        if self._path is not None and not self._bytes:
+            self._bytes = self._path.read_bytes()
+        return self._bytes
 
     def _exact_rest(self, done: int) -> Iterator[pl.DataFrame]:
         """The lines after the first `done` through the exact path (line numbers kept)."""
         import numpy as np
 
-        data = self._data
+        data = self._data()
         start = 0
         if done:
             newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == _NEWLINE)
@@ -452,7 +475,7 @@ class BlobParser:
 
     def _recheck(self, numbers: list[int]) -> pl.DataFrame:
         """Held-back lines through the exact path: the good ones, the rest quarantined."""
-        lines = _raw_lines(self._data, numbers)
+        lines = _raw_lines(self._data(), numbers)
         data = "".join(line + "\n" for line in lines).encode("utf-8")
         good, bad = _split_lines(data, self.spec, len(numbers))
         original = pl.Series("line_number", numbers, dtype=pl.Int64)
@@ -465,7 +488,7 @@ class BlobParser:
 
     def _finish(self) -> None:
         """Build the quarantine frame and check every line was landed or quarantined once."""
-        self._data = b""
+        self._bytes = b""
         if self._bad_parts:
             bad = pl.concat(self._bad_parts).sort("line_number")
             if bad["reason"].null_count():
