@@ -94,7 +94,11 @@ lint *args:
     ruff format --check .
 
 # Run every benchmark and print the tables recorded in docs/benchmarks.md
-bench: bench-ingest bench-transform bench-train bench-api bench-accuracy bench-noop
+bench: bench-ingest bench-transform bench-train bench-api bench-accuracy bench-noop bench-scale
+
+# Time and peak RSS of each stage (generate, ingest, transform, train) at scales 1, 100, 1000 (`--scales 10000` opts into the 110M-line run)
+bench-scale *args:
+    python bench/bench_scale.py "$@"
 
 # Time a no-op `just build` (nothing changed) next to a full one at scale 1 (`--repeat 5`)
 bench-noop *args:

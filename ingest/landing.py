@@ -22,13 +22,16 @@ from ingest.contract import TABLES, TableSpec
 from ingest.discovery import TableKey
 from ingest.errors import IngestError
 from ingest.manifest import BlobRecord, TableRecord
-from ingest.parsing import ParsedBlob, empty_quarantine, parse_blob
+from ingest.parsing import BlobParser, empty_quarantine
 from ingest.progress import Progress
 from ingest.source import BlobInfo, Download
 from tamales_inc.core.files import remove_path, temp_path
 from tamales_inc.core.settings import Settings
 
 SALES = "sales"  # the measure whose total a delivery's tables are compared on
+# lz4 writes the landed tables about a third faster than polars' default zstd, for files about
+# 10% larger; DuckDB reads either.
+COMPRESSION = "lz4"
 
 
 @dataclass
@@ -123,22 +126,23 @@ class Landing:
             download = next(self.downloads)
             if download.blob.name != blob.name:
                 raise RuntimeError(f"download order broken: {download.blob.name} != {blob.name}")
-            parsed = parse_blob(
-                download.data,
+            parser = BlobParser(
+                download.content,
                 spec,
                 blob_name=blob.name,
                 data_version=key.version,
                 ingested_at=self.ingested_at,
+                lines=download.lines,
             )
-            records.append(_blob_record(download, parsed))
+            yield from parser.batches()
+            download.check_unchanged()
+            records.append(_blob_record(download, parser))
             del download
-            if parsed.quarantined.height:
-                rejected.append(parsed.quarantined)
-            if has_sales and parsed.landed.height:
-                totals.append(float(parsed.landed[SALES].sum()))
-            self.progress.advance(blob.size, parsed.rows_read)
-            if parsed.landed.height:
-                yield parsed.landed
+            if parser.quarantined.height:
+                rejected.append(parser.quarantined)
+            if has_sales and parser.rows_landed:
+                totals.append(parser.sales_total)
+            self.progress.advance(blob.size, parser.rows_read)
 
     def _record(
         self,
@@ -182,7 +186,7 @@ def remove_empty_folders(*roots: Path) -> None:
                 _remove_if_empty(folder)
 
 
-def _blob_record(download: Download, parsed: ParsedBlob) -> BlobRecord:
+def _blob_record(download: Download, parsed: BlobParser) -> BlobRecord:
     blob = download.blob
     return BlobRecord(
         name=blob.name,
@@ -191,7 +195,7 @@ def _blob_record(download: Download, parsed: ParsedBlob) -> BlobRecord:
         checksum=f"md5:{download.md5}",
         checksum_source="service" if blob.content_md5 else "computed",
         rows_read=parsed.rows_read,
-        rows_landed=parsed.landed.height,
+        rows_landed=parsed.rows_landed,
         rows_quarantined=parsed.quarantined.height,
     )
 
@@ -217,7 +221,9 @@ def _sink(frames: Iterator[pl.DataFrame], spec: TableSpec, path: Path) -> None:
         except BaseException as exc:  # re-raised below, once the sink has finished
             failures.append(exc)
 
-    register_io_source(guarded, schema=spec.landed_schema).sink_parquet(path, maintain_order=False)
+    register_io_source(guarded, schema=spec.landed_schema).sink_parquet(
+        path, compression=COMPRESSION, maintain_order=False
+    )
     if failures:
         raise failures[0]
 

@@ -10,9 +10,11 @@ through Python's csv module. Either way every line is landed or quarantined with
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -22,7 +24,7 @@ from ingest.contract import QUARANTINE_SCHEMA, Column, TableSpec
 if TYPE_CHECKING:
     import numpy as np
 
-_BOM = b"\xef\xbb\xbf"
+BOM = b"\xef\xbb\xbf"
 _NEWLINE, _COMMA, _QUOTE, _CR = 10, 44, 34, 13
 
 
@@ -39,7 +41,10 @@ class ParsedBlob:
 
 
 def count_lines(data: bytes) -> int:
-    """Lines in a `\\n`-separated blob (a final newline does not start a new line)."""
+    """Lines in a `\\n`-separated blob (a final newline does not start a new line; a leading
+    UTF-8 BOM is not a line)."""
+    if data.startswith(BOM):
+        data = data[len(BOM) :]
     if not data:
         return 0
     return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
@@ -328,6 +333,174 @@ def _text_fields_of(lines: list[str], numbers: list[int], spec: TableSpec) -> pl
     )
 
 
+class BlobParser:
+    """One blob's landed rows as a stream of batches; once the stream ends, its quarantined lines,
+    counts and sales total.
+
+    A blob without quotes or stray carriage returns is read by polars' streaming CSV reader
+    straight into the contract types. Rows that break a rule, or whose last column is empty (a
+    short line reads that way), are held back and re-read through the exact path below; when
+    polars refuses a value, a long line or bad UTF-8 mid-blob, the lines it delivered stand and
+    the rest of the blob goes the exact way. Any other blob is parsed whole by the exact path.
+    """
+
+    def __init__(
+        self,
+        content: bytes | Path,
+        spec: TableSpec,
+        *,
+        blob_name: str,
+        data_version: str,
+        ingested_at: datetime,
+        batch_rows: int | None = None,
+        lines: int | None = None,
+    ) -> None:
+        if isinstance(content, Path):  # a plain file (no BOM): polars reads it by path
+            self._path: Path | None = content
+            self._bytes = b""
+        else:
+            self._path = None
+            self._bytes = content[len(BOM) :] if content.startswith(BOM) else content
+        self.spec = spec
+        self.blob_name = blob_name
+        self.n_lines = count_lines(self._bytes) if lines is None else lines
+        self.rows_landed = 0
+        self.quarantined = empty_quarantine()
+        self._batch_rows = batch_rows
+        self._sales: list[float] = []
+        self._bad_parts: list[pl.DataFrame] = []
+        self._lineage = {
+            "blob_name": pl.lit(blob_name, pl.String),
+            "data_version": pl.lit(data_version, pl.String),
+            "ingested_at": pl.lit(ingested_at, pl.Datetime("us")),
+        }
+
+    @property
+    def rows_read(self) -> int:
+        return self.n_lines
+
+    @property
+    def sales_total(self) -> float:
+        """Sum of the landed `sales` (0 for a table without them)."""
+        return math.fsum(self._sales)
+
+    def batches(self) -> Iterator[pl.DataFrame]:
+        """Landed rows (contract + lineage columns), batch by batch, not in line order."""
+        if self.n_lines:
+            data = self._bytes
+            if self._path is not None or (b'"' not in data and _only_crlf(data)):
+                parts = self._streamed()
+            else:
+                good, bad = _split_lines(data, self.spec, self.n_lines)
+                self._bad_parts += bad
+                parts = iter([good])
+            has_sales = "sales" in self.spec.names
+            for part in parts:
+                if part.height:
+                    landed = self._landed(part)
+                    self.rows_landed += landed.height
+                    if has_sales:
+                        self._sales.append(float(landed["sales"].sum()))
+                    yield landed
+        self._finish()
+
+    def _landed(self, part: pl.DataFrame) -> pl.DataFrame:
+        """A part in the landed schema (the streamed batches come with their lineage)."""
+        if part.columns == list(self.spec.landed_schema):
+            return part
+        return part.select(_columns(self.spec.landed_schema, self._lineage))
+
+    def _streamed(self) -> Iterator[pl.DataFrame]:
+        """Typed batches from polars' streaming reader, then the lines it could not vouch for."""
+        spec = self.spec
+        last = spec.columns[-1].name
+        typed = (
+            pl.scan_csv(
+                self._path if self._path is not None else self._bytes,
+                has_header=False,
+                schema={column.name: column.dtype for column in spec.columns},
+                quote_char=None,
+                encoding="utf8",
+            )
+            .with_row_index("line_number", offset=1)
+            .with_columns(
+                pl.col("line_number").cast(pl.Int64),
+                _suspect=_violations(spec, typed_input=True) | pl.col(last).is_null(),
+            )
+            .select(*_columns(spec.landed_schema, self._lineage), "_suspect")
+        )
+        read = 0
+        suspects: list[pl.Series] = []
+        stream = iter(typed.collect_batches(chunk_size=self._batch_rows))
+        while True:
+            try:
+                batch = next(stream)
+            except StopIteration:
+                break
+            except pl.exceptions.PolarsError:  # unparseable value, long line, bad UTF-8
+                yield from self._exact_rest(read)
+                break
+            if not batch.height:
+                continue
+            if batch["line_number"][0] != read + 1:
+                raise RuntimeError(f"{self.blob_name}: the CSV reader skipped or reordered lines")
+            read += batch.height
+            flagged = batch.drop_in_place("_suspect")
+            if flagged.any():
+                suspects.append(batch.filter(flagged)["line_number"])
+                batch = batch.filter(~flagged)
+            yield batch
+        if suspects:
+            yield self._recheck(pl.concat(suspects).to_list())
+
+    def _data(self) -> bytes:
+        """The blob's bytes (read from its file once, when a line needs the exact path)."""
+        if self._path is not None and not self._bytes:
+            self._bytes = self._path.read_bytes()
+        return self._bytes
+
+    def _exact_rest(self, done: int) -> Iterator[pl.DataFrame]:
+        """The lines after the first `done` through the exact path (line numbers kept)."""
+        import numpy as np
+
+        data = self._data()
+        start = 0
+        if done:
+            newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == _NEWLINE)
+            start = int(newlines[done - 1]) + 1
+        good, bad = _split_lines(data[start:], self.spec, self.n_lines - done)
+        shift = pl.col("line_number") + done
+        self._bad_parts += [part.with_columns(shift) for part in bad]
+        yield good.with_columns(shift)
+
+    def _recheck(self, numbers: list[int]) -> pl.DataFrame:
+        """Held-back lines through the exact path: the good ones, the rest quarantined."""
+        lines = _raw_lines(self._data(), numbers)
+        data = "".join(line + "\n" for line in lines).encode("utf-8")
+        good, bad = _split_lines(data, self.spec, len(numbers))
+        original = pl.Series("line_number", numbers, dtype=pl.Int64)
+
+        def renumbered(part: pl.DataFrame) -> pl.DataFrame:
+            return part.with_columns(original.gather(part["line_number"] - 1))
+
+        self._bad_parts += [renumbered(part) for part in bad]
+        return renumbered(good)
+
+    def _finish(self) -> None:
+        """Build the quarantine frame and check every line was landed or quarantined once."""
+        self._bytes = b""
+        if self._bad_parts:
+            bad = pl.concat(self._bad_parts).sort("line_number")
+            if bad["reason"].null_count():
+                raise RuntimeError(f"{self.blob_name}: a rejected line has no reason")
+            self.quarantined = bad.select(_columns(QUARANTINE_SCHEMA, self._lineage))
+        if self.rows_landed + self.quarantined.height != self.n_lines:
+            raise RuntimeError(
+                f"{self.blob_name}: {self.n_lines} lines but {self.rows_landed} landed + "
+                f"{self.quarantined.height} quarantined"
+            )
+
+
 def parse_blob(
     data: bytes,
     spec: TableSpec,
@@ -335,32 +508,21 @@ def parse_blob(
     blob_name: str,
     data_version: str,
     ingested_at: datetime,
+    batch_rows: int | None = None,
 ) -> ParsedBlob:
-    """Split a blob's lines into typed landed rows and quarantined ones (`rows_read` = lines)."""
-    if data.startswith(_BOM):
-        data = data[len(_BOM) :]
-    n_lines = count_lines(data)
-    if n_lines == 0:
-        return ParsedBlob(empty_landed(spec), empty_quarantine())
-    good, bad_parts = _split_lines(data, spec, n_lines)
-    lineage = {
-        "blob_name": pl.lit(blob_name, pl.String),
-        "data_version": pl.lit(data_version, pl.String),
-        "ingested_at": pl.lit(ingested_at, pl.Datetime("us")),
-    }
-    landed = good.select(_columns(spec.landed_schema, lineage))
-    quarantined = empty_quarantine()
-    if bad_parts:
-        bad = pl.concat(bad_parts).sort("line_number")
-        if bad["reason"].null_count():
-            raise RuntimeError(f"{blob_name}: a rejected line has no reason")
-        quarantined = bad.select(_columns(QUARANTINE_SCHEMA, lineage))
-    if landed.height + quarantined.height != n_lines:
-        raise RuntimeError(
-            f"{blob_name}: {n_lines} lines but {landed.height} landed + "
-            f"{quarantined.height} quarantined"
-        )
-    return ParsedBlob(landed, quarantined)
+    """Split a blob's lines into typed landed rows (in line order) and quarantined ones
+    (`rows_read` = lines): `BlobParser` collected in one frame."""
+    parser = BlobParser(
+        data,
+        spec,
+        blob_name=blob_name,
+        data_version=data_version,
+        ingested_at=ingested_at,
+        batch_rows=batch_rows,
+    )
+    frames = list(parser.batches())
+    landed = pl.concat(frames).sort("line_number") if frames else empty_landed(spec)
+    return ParsedBlob(landed, parser.quarantined)
 
 
 def _columns(names: Iterable[str], constants: dict[str, pl.Expr]) -> list[pl.Expr]:

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from ingest.azure_errors import RETRIES, azure_error
 from ingest.errors import IngestError, redact, redact_url
+from ingest.parsing import BOM, count_lines
 from tamales_inc.core.settings import Settings
 
 LIST_PAGE_SIZE = 5000
@@ -32,11 +33,33 @@ class BlobInfo:
 
 @dataclass(frozen=True)
 class Download:
-    """A downloaded blob's bytes and MD5 (hex), checked against the service's when it has one."""
+    """A downloaded blob's content and MD5 (hex), checked against the service's when it has one,
+    and its lines (counted here, in the download thread, off the parsing thread's path).
+
+    The content is `data`, or for a plain local file (`plain`: no quote, no stray carriage
+    return, no byte-order mark) `path`, which the parser reads itself without a copy.
+    """
 
     blob: BlobInfo
-    data: bytes
+    data: bytes | None
     md5: str
+    lines: int
+    path: Path | None = None
+
+    @property
+    def content(self) -> bytes | Path:
+        """The bytes, or the local file that holds them."""
+        if self.data is not None:
+            return self.data
+        assert self.path is not None
+        return self.path
+
+    def check_unchanged(self) -> None:
+        """Fail when the local file changed since it was listed (after the parser read it)."""
+        if self.path is not None and _file_etag(self.path) != self.blob.etag:
+            raise IngestError(
+                f"blob {self.blob.name}: the file changed while it was landed; rerun the ingest"
+            )
 
 
 class Source(Protocol):
@@ -89,7 +112,48 @@ def _checked(blob: BlobInfo, data: bytes, where: str) -> Download:
             f"blob {blob.name} in {where}: content MD5 {md5} does not match the service's "
             f"{blob.content_md5}; the download is corrupt, rerun the ingest"
         )
-    return Download(blob, data, md5)
+    return Download(blob, data, md5, count_lines(data))
+
+
+CHUNK_BYTES = 8 * 1024 * 1024  # a local file is hashed and scanned in pieces of this size
+
+
+def _file_etag(path: Path) -> str:
+    """A local file's change token: mtime and size."""
+    stat = path.stat()
+    return f"{stat.st_mtime_ns:x}-{stat.st_size:x}"
+
+
+def _scanned_file(blob: BlobInfo, path: Path, where: str) -> Download:
+    """Hash and scan a local file piece by piece: a plain file is handed over by path, any
+    other (quotes, stray carriage returns, a byte-order mark) as bytes for the exact parser."""
+    md5 = hashlib.md5(usedforsecurity=False)
+    buffer = bytearray(CHUNK_BYTES)
+    view = memoryview(buffer)
+    size = newlines = crs = crlfs = 0
+    plain, last = True, b""
+    with path.open("rb", buffering=0) as handle:
+        while n := handle.readinto(buffer):
+            md5.update(view[:n])
+            if size == 0 and buffer.startswith(BOM):
+                plain = False
+            newlines += buffer.count(b"\n", 0, n)
+            if buffer.find(b"\r", 0, n) >= 0:
+                crs += buffer.count(b"\r", 0, n)
+                crlfs += buffer.count(b"\r\n", 0, n)
+            crlfs += last == b"\r" and buffer[0] == 10
+            plain = plain and buffer.find(b'"', 0, n) < 0
+            last = bytes(buffer[n - 1 : n])
+            size += n
+    if not plain or crs != crlfs:
+        return _checked(blob, path.read_bytes(), where)
+    if size != blob.size:
+        raise IngestError(
+            f"blob {blob.name} in {where}: read {size} bytes, listed {blob.size}; "
+            "it changed during the run, rerun the ingest"
+        )
+    lines = newlines + (0 if size == 0 or last == b"\n" else 1)
+    return Download(blob, None, md5.hexdigest(), lines, path)
 
 
 class LocalSource:
@@ -116,17 +180,16 @@ class LocalSource:
             dirs.sort()
             for filename in files:
                 path = Path(folder, filename)
-                stat = path.stat()
                 name = path.relative_to(self.root).as_posix()
-                found.append(BlobInfo(name, f"{stat.st_mtime_ns:x}-{stat.st_size:x}", stat.st_size))
+                found.append(BlobInfo(name, _file_etag(path), path.stat().st_size))
         yield from sorted(found, key=lambda blob: blob.name)
 
     def download(self, blob: BlobInfo) -> Download:
-        """The file's bytes."""
-        data = (self.root / blob.name).read_bytes()
+        """The file, hashed and scanned (its bytes read only when it is not plain)."""
+        download = _scanned_file(blob, self.root / blob.name, self.description)
         with self._lock:
             self.downloads += 1
-        return _checked(blob, data, self.description)
+        return download
 
     def close(self) -> None:
         """Nothing to release."""

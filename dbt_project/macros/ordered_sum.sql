@@ -10,9 +10,12 @@
     {{ return(adapter.dispatch('ordered_sum', 'tamales')(expression, order_by, where)) }}
 {%- endmacro %}
 
-{#- DuckDB: `list` keeps the order and `list_sum` adds the list left to right. -#}
+{#- DuckDB: `list` keeps the order and `list_sum` adds the list left to right. The order is the
+    64-bit hash of the key, then the value (a hash shared by two keys orders them by value, so the
+    sum stays the same): DuckDB buffers a group's values and sort keys in memory, and a hash takes
+    8 bytes where fct_sales' text line ids take about 100 (57M lines at sample scale 10000). -#}
 {% macro default__ordered_sum(expression, order_by, where=none) -%}
-    list_sum(list({{ expression }} order by {{ order_by }}){% if where %} filter (where {{ where }}){% endif %})
+    list_sum(list({{ expression }} order by hash({{ order_by }}), {{ expression }}){% if where %} filter (where {{ where }}){% endif %})
 {%- endmacro %}
 
 {#- Spark: the values sorted with their keys (structs sort field by field), then folded. -#}

@@ -288,13 +288,31 @@ def restated_facts(seed: int, facts: FactRows, cutoffs: list[int]) -> list[np.nd
 
 
 def split_lines(
-    seed: int, sales: list[np.ndarray], scale: int
+    seed: int, sales: list[np.ndarray], scale: int, rows: np.ndarray | None = None
 ) -> tuple[list[np.ndarray], np.ndarray]:
     """Scale N: split every base line into N sub-lines (random shares summing to the line), so key
-    totals do not change with N. Returns the per-version sub-line values and a sort key."""
-    n_lines = len(sales[0])
+    totals do not change with N. Returns the per-version sub-line values and a sort key.
+
+    `rows` (ascending) picks some of the base lines, e.g. one zone's, and `sales` then holds
+    their values only: each line draws the same numbers as in a split of all lines (the
+    generator skips ahead over the others), so a container can be written zone by zone with
+    the memory of one zone.
+    """
     rng = rng_for(seed, _SPLIT)
-    draws = rng.random((n_lines, 2, scale))
+    if rows is None:
+        rows = np.arange(len(sales[0]))
+    per_line = 2 * scale
+    pieces: list[np.ndarray] = []
+    position = 0
+    for run in np.split(rows, np.flatnonzero(np.diff(rows) != 1) + 1):
+        if not len(run):
+            continue
+        start = int(run[0]) * per_line
+        rng.bit_generator.advance(start - position)  # type: ignore[attr-defined]
+        pieces.append(rng.random((len(run), 2, scale)))
+        position = start + len(run) * per_line
+    draws = np.concatenate(pieces) if pieces else np.empty((0, 2, scale))
+    del pieces
     weights = -np.log1p(-draws[:, 0, :])
     weights /= weights.sum(axis=1, keepdims=True)
     order = draws[:, 1, :].ravel()

@@ -50,7 +50,7 @@ from tamales_inc.core.versions import is_version
 
 DEFAULT_VERSIONS: tuple[str, ...] = ("20200801", "20200901")
 DEFAULT_SEED = 42
-MAX_SCALE = 5000
+MAX_SCALE = 20000  # 20000: about 224M ERP lines, 18 GB of CSV
 log = logging.getLogger(__name__)
 
 
@@ -216,44 +216,62 @@ def _append_extra_products(container: _Container, series: int) -> None:
 
 
 def _write_own_sales(container: _Container, scale: int) -> None:
-    """The ERP export: per version and zone, one file of the lines up to the version's month."""
+    """The ERP export: per version and zone, one file of the lines up to the version's month.
+
+    Zone by zone (each zone's lines split and sorted on their own, written in pieces), so memory
+    follows one zone's lines, not the container's.
+    """
     seed, cutoffs = container.seed, container.cutoffs
     lines = base_lines(seed, container.totals)
     keep = lines.t <= cutoffs[-1]
     per_version = [s[keep] for s in restated_sales(seed, lines, cutoffs)]
     line_t, line_code, line_zone = lines.t[keep], lines.code[keep], lines.zone[keep]
+    base_order = lines.order[keep]
     low_cal = lines.low_calorie[keep]
+    prefix_id = ((line_t * len(OWN_PRODUCTS) + line_code) * len(ZONES) + line_zone) * 2 + low_cal
+    line_t, prefix_id = line_t.astype(np.int16), prefix_id.astype(np.int32)  # small when repeated
+    prefixes = pl.Series("prefix", _line_prefixes())
     if scale > 1:
         log.info("splitting %s lines x %d", f"{keep.sum():,}", scale)
-        per_version, order = split_lines(seed, per_version, scale)
-        line_t, line_code, line_zone, low_cal = (
-            np.repeat(a, scale) for a in (line_t, line_code, line_zone, low_cal)
-        )
-    else:
-        order = lines.order[keep]
-    prefix_id = ((line_t * len(OWN_PRODUCTS) + line_code) * len(ZONES) + line_zone) * 2 + low_cal
-    prefix_series = pl.Series("prefix", _line_prefixes())
-    by_zone_sorted = np.lexsort((order, line_zone))
-    zone_bounds = np.searchsorted(line_zone[by_zone_sorted], np.arange(len(ZONES) + 1))
-    for vi, version in enumerate(container.versions):
-        values = per_version[vi]
-        for zi, zone in enumerate(ZONES):
-            idx = by_zone_sorted[zone_bounds[zi] : zone_bounds[zi + 1]]
-            idx = idx[line_t[idx] <= cutoffs[vi]]
-            sales_text = pl.Series("sales", list(map(repr, values[idx].tolist())), dtype=pl.String)
-            text = prefix_series.gather(prefix_id[idx]) + sales_text
+    for zi, zone in enumerate(ZONES):
+        rows = np.flatnonzero(line_zone == zi)
+        values = [v[rows] for v in per_version]
+        if scale > 1:
+            values, order = split_lines(seed, values, scale, rows)
+            zone_t, zone_prefix = np.repeat(line_t[rows], scale), np.repeat(prefix_id[rows], scale)
+        else:
+            order, zone_t, zone_prefix = base_order[rows], line_t[rows], prefix_id[rows]
+        by_order = np.argsort(order, kind="stable")
+        del order
+        for vi, version in enumerate(container.versions):
+            idx = by_order[zone_t[by_order] <= cutoffs[vi]]
             rel = (
                 f"{TAMALES_INC_DIR}/{version}/csv/{zone.folder}/"
                 f"ventas_mensuales_{zone.folder}_{version}.csv"
             )
             path = container.root / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            pl.DataFrame({"line": text}).write_csv(
-                path, include_header=False, quote_style="never", line_terminator="\n"
-            )
+            _write_sales_lines(path, prefixes, zone_prefix, values[vi], idx)
             container.wrote(path, len(idx))
             if scale > 1:
                 log.info("wrote %s (%s lines)", rel, f"{len(idx):,}")
+
+
+WRITE_LINES = 1_000_000  # ERP lines formatted and written at a time
+
+
+def _write_sales_lines(
+    path: Path, prefixes: pl.Series, prefix_id: np.ndarray, sales: np.ndarray, idx: np.ndarray
+) -> None:
+    """Write line `i` of `idx` as `<prefixes[prefix_id[i]]><repr(sales[i])>`, a piece at a time."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as handle:
+        for start in range(0, len(idx), WRITE_LINES):
+            piece = idx[start : start + WRITE_LINES]
+            text = pl.Series("sales", list(map(repr, sales[piece].tolist())), dtype=pl.String)
+            lines = prefixes.gather(prefix_id[piece]) + text
+            pl.DataFrame({"line": lines}).write_csv(
+                handle, include_header=False, quote_style="never", line_terminator="\n"
+            )
 
 
 def _line_prefixes() -> list[str]:

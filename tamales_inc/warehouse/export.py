@@ -54,7 +54,11 @@ def export_processed(settings: Settings) -> list[ExportedTable]:
     temp name and renamed into place.
     """
     exported: list[ExportedTable] = []
-    con = duckdb.connect(str(require_published(settings)), read_only=True)
+    con = duckdb.connect(
+        str(require_published(settings)),
+        read_only=True,
+        config={"memory_limit": settings.duckdb_memory_limit},  # bounded like the dbt build
+    )
     con.execute("set preserve_insertion_order = false")  # lets COPY write in parallel
     try:
         for model, (source, table) in STAGING_EXPORTS.items():

@@ -224,7 +224,7 @@ def _build(
                 f"dbt build failed, published warehouse left untouched: {outcome.failure_summary()}"
             )
         log.debug("dbt build passed in %.1f s; publishing ...", dbt_seconds)
-        con = duckdb.connect(str(db_path))
+        con = duckdb.connect(str(db_path), config={"memory_limit": settings.duckdb_memory_limit})
         try:
             counts = _complete_build(con, settings, plan, fingerprint, dbt_version)
         finally:

@@ -43,16 +43,15 @@ import ingest.landing
 from ingest.__main__ import main
 
 pause_after, blobs_parsed = int(sys.argv[1]), itertools.count(1)
-parse_blob = ingest.landing.parse_blob
 
-def parse_then_pause(*args, **kwargs):
-    result = parse_blob(*args, **kwargs)
-    if next(blobs_parsed) == pause_after:
-        print(f"pausing after {pause_after} blobs", file=sys.stderr, flush=True)
-        time.sleep(3600)
-    return result
+class PausingParser(ingest.landing.BlobParser):
+    def batches(self):
+        yield from super().batches()
+        if next(blobs_parsed) == pause_after:
+            print(f"pausing after {pause_after} blobs", file=sys.stderr, flush=True)
+            time.sleep(3600)
 
-ingest.landing.parse_blob = parse_then_pause
+ingest.landing.BlobParser = PausingParser
 sys.exit(main([]))
 """
 

@@ -27,16 +27,15 @@ import itertools, runpy, sys, time
 import ingest.landing
 
 after, pause, parsed = int(sys.argv[1]), float(sys.argv[2]), itertools.count(1)
-parse_blob = ingest.landing.parse_blob
 
-def slow_parse(*args, **kwargs):
-    result = parse_blob(*args, **kwargs)
-    if next(parsed) >= after:
-        print("landing slowly", file=sys.stderr, flush=True)
-        time.sleep(pause)
-    return result
+class SlowParser(ingest.landing.BlobParser):
+    def batches(self):
+        yield from super().batches()
+        if next(parsed) >= after:
+            print("landing slowly", file=sys.stderr, flush=True)
+            time.sleep(pause)
 
-ingest.landing.parse_blob = slow_parse
+ingest.landing.BlobParser = SlowParser
 sys.argv[1:] = []
 runpy.run_module("ingest", run_name="__main__")  # exactly `python -m ingest`
 """

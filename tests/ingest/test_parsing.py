@@ -262,3 +262,28 @@ def test_short_and_long_lines_when_the_last_column_may_be_empty(
     parsed = parse(data, REGION)
     assert parsed.landed["line_number"].to_list() == landed
     assert reasons(parsed) == quarantined
+
+
+def test_streamed_batches_hold_back_and_recover_lines_like_the_exact_path() -> None:
+    """A quote-free blob read in small batches: a refused value mid-blob (the rest of the blob
+    takes the exact path), rule breakers and short lines held back, every line accounted for."""
+    lines = [f"2019,Jan,Mexico,Regular,Dulce,Centro,P{i},Tamal mix,{i}.5" for i in range(1, 1001)]
+    lines[99] = lines[99].replace(",Jan,", ",Foo,")  # a rule breaker
+    lines[299] = lines[299].rsplit(",", 1)[0]  # a short line (the last column reads empty)
+    lines[499] = lines[499].replace(",500.5", ",n/a")  # polars refuses it: the rest goes exact
+    lines[699] += ",x"  # a long line, in the exact part
+    data = ("\n".join(lines) + "\n").encode()
+    parsed = parse_blob(
+        data, MONTHLY, blob_name="a/b.csv", data_version="v", ingested_at=AT, batch_rows=64
+    )
+    assert reasons(parsed) == {
+        100: "month: not Jan..Dec: 'Foo'",
+        300: "wrong column count: 8 (expected 9)",
+        500: "sales: not a finite number: 'n/a'",
+        700: "wrong column count: 10 (expected 9)",
+    }
+    landed = parsed.landed["line_number"].to_list()
+    assert landed == sorted(set(range(1, 1001)) - {100, 300, 500, 700})
+    assert parsed.landed.filter(pl.col("line_number") == 999)["sales"].item() == 999.5
+    assert parsed.landed.filter(pl.col("line_number") == 999)["product_code"].item() == "P999"
+    assert parsed.quarantined["raw_line"].to_list() == [lines[i] for i in (99, 299, 499, 699)]

@@ -77,3 +77,28 @@ def test_source_precedence(tmp_path: Path) -> None:
     assert isinstance(open_source(settings(TAMALES_SOURCE_DIR=str(tmp_path))), LocalSource)
     with pytest.raises(IngestError, match="AZURE_STORAGE_CONNECTION_STRING is not set"):
         open_source(settings(TAMALES_CONTAINER="tamales-inc"))
+
+
+def test_a_plain_local_file_is_handed_over_by_path_with_its_checksum_and_lines(
+    tmp_path: Path,
+) -> None:
+    import hashlib
+
+    root = tmp_path / "container"
+    (root / "src").mkdir(parents=True)
+    plain = b"1,a\r\n2,b\r\n3,c"  # CRLF line ends and no final newline
+    files = {"plain.csv": plain, "quoted.csv": b'1,"a"\n', "bom.csv": b"\xef\xbb\xbf1,a\n2,b\n"}
+    for name, data in files.items():
+        (root / "src" / name).write_bytes(data)
+    source = LocalSource(root)
+    downloads = {blob.name: source.download(blob) for blob in source.list_blobs("src/")}
+    plain_download = downloads["src/plain.csv"]
+    assert plain_download.data is None and plain_download.path == root / "src/plain.csv"
+    assert plain_download.lines == 3
+    assert plain_download.md5 == hashlib.md5(plain).hexdigest()
+    assert downloads["src/quoted.csv"].data == b'1,"a"\n'
+    assert downloads["src/bom.csv"].lines == 2 and downloads["src/bom.csv"].path is None
+    plain_download.check_unchanged()
+    (root / "src/plain.csv").write_bytes(plain + b"\n4,d")
+    with pytest.raises(IngestError, match="changed while it was landed"):
+        plain_download.check_unchanged()
