@@ -164,5 +164,8 @@ def _report_failure(node_result: object, status: str, target: Path) -> str:
     compiled = getattr(node, "compiled_path", None)
     where = f"\n  compiled SQL: {target / compiled}" if compiled else ""
     log.error("%s %s: %s%s", node.resource_type, node.name, message or status, where)
-    first = message.splitlines()[0] if message else status
-    return f"{node.resource_type} {node.name} ({first})"
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    first = lines[0] if lines else status
+    # dbt's first line says where ("Runtime Error in model x"); the engine's says what
+    cause = next((line for line in lines[1:] if "Error:" in line), None)
+    return f"{node.resource_type} {node.name} ({first}{f': {cause}' if cause else ''})"

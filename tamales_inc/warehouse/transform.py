@@ -202,6 +202,16 @@ def run_transform(
     return _build(settings, plan, fingerprint, export)
 
 
+def _memory_advice(settings: Settings, failure: str) -> str:
+    """What to do when DuckDB ran out of memory: its limit, and how to raise it."""
+    if settings.engine != "duckdb" or "Out of Memory" not in failure:
+        return ""
+    return (
+        f" (DuckDB's memory limit is {settings.duckdb_memory_limit}: raise "
+        "TAMALES_DUCKDB_MEMORY_LIMIT, e.g. to 3GB for 110M sales lines)"
+    )
+
+
 def _build(
     settings: Settings, plan: BuildPlan, fingerprint: Fingerprint, export: bool
 ) -> TransformResult:
@@ -221,7 +231,8 @@ def _build(
         dbt_seconds = dbt_finished - dbt_started
         if not outcome.success:
             raise TransformError(
-                f"dbt build failed, published warehouse left untouched: {outcome.failure_summary()}"
+                "dbt build failed, published warehouse left untouched: "
+                f"{outcome.failure_summary()}{_memory_advice(settings, outcome.failure_summary())}"
             )
         log.debug("dbt build passed in %.1f s; publishing ...", dbt_seconds)
         con = duckdb.connect(str(db_path), config={"memory_limit": settings.duckdb_memory_limit})

@@ -199,3 +199,25 @@ def test_a_home_with_an_apostrophe_builds_and_answers_sql(
     )
     assert sql.returncode == 0, sql.stderr
     assert "versions=1" in sql.stdout
+
+
+def test_duckdb_out_of_memory_names_the_limit_and_how_to_raise_it(
+    warehouse_settings: Settings, tmp_path: Path
+) -> None:
+    settings = copy_home(warehouse_settings, tmp_path / "home")
+    published = settings.warehouse_path.read_bytes()
+    done = run_module(
+        "tamales_inc.warehouse.transform",
+        "--force",
+        home=settings.home,
+        env={"TAMALES_DUCKDB_MEMORY_LIMIT": "16MB"},
+    )
+    assert done.returncode == 1, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("transform: error: dbt build failed, published warehouse left untouched")
+    assert "Out of Memory Error:" in last
+    assert last.endswith(
+        "(DuckDB's memory limit is 16MB: raise TAMALES_DUCKDB_MEMORY_LIMIT, e.g. to 3GB for "
+        "110M sales lines)"
+    )
+    assert settings.warehouse_path.read_bytes() == published
