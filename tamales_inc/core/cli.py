@@ -16,6 +16,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -29,6 +30,9 @@ EXIT_CODES = (
     "2 bad usage, 130 interrupted, 143 terminated"
 )
 QUIET_LOGGERS = ("azure", "urllib3", "asyncio", "numba", "matplotlib", "cmdstanpy")
+
+
+REDELIVER_SECONDS = 0.05  # a stop swallowed by a finaliser is sent again after this
 
 
 class Terminated(KeyboardInterrupt):
@@ -106,10 +110,31 @@ def _sigterm_as_interrupt(received: list[int]) -> Iterator[None]:
     except ValueError:  # not the main thread (e.g. called from a test runner thread)
         yield
         return
+    previous_hook, sys.unraisablehook = sys.unraisablehook, _redeliver_stops(sys.unraisablehook)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        sys.unraisablehook = previous_hook
+
+
+def _redeliver_stops(
+    default: Callable[[sys.UnraisableHookArgs], object],
+) -> Callable[[sys.UnraisableHookArgs], None]:
+    """An unraisable-exception hook for stops: a signal that lands while Python runs a finaliser
+    (`__del__`, a weakref callback of a library) raises there, where Python can only print it
+    ("Exception ignored in ...") and carry on. The hook prints nothing and sends the signal
+    again a moment later, once the finaliser has returned, so the command still stops."""
+
+    def hook(unraisable: sys.UnraisableHookArgs) -> None:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            stop = isinstance(unraisable.exc_value, Terminated)
+            again = signal.SIGTERM if stop else signal.SIGINT
+            threading.Timer(REDELIVER_SECONDS, os.kill, (os.getpid(), again)).start()
+            return
+        default(unraisable)
+
+    return hook
 
 
 def run_command(
