@@ -37,10 +37,10 @@ from measure import (
     measure,
     sample_name,
     write_results,
+    write_section,
 )
 
 from ingest.parsing import count_lines
-from tamales_inc.core.files import write_text_atomic
 
 STAGES = ("generate", "ingest", "transform", "train")
 DOCS_PATH = REPO_ROOT / "docs" / "benchmarks.md"
@@ -137,16 +137,6 @@ def merged_table(rows: list[list[object]]) -> str:
     return markdown_table(HEAD, align, [by_scale[k] for k in sorted(by_scale)])
 
 
-def write_docs_section(table: str) -> None:
-    """Replace what lies between the scale markers of docs/benchmarks.md with `table`."""
-    doc = DOCS_PATH.read_text(encoding="utf-8")
-    start, end = doc.find(DOCS_BEGIN), doc.find(DOCS_END)
-    if start < 0 or end < start:
-        raise SystemExit(f"bench: {DOCS_PATH} lacks the markers {DOCS_BEGIN} ... {DOCS_END}")
-    head = doc[: start + len(DOCS_BEGIN)]
-    write_text_atomic(DOCS_PATH, f"{head}\n\n{table.strip()}\n\n{doc[end:]}")
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the Markdown table."""
     parser = argparse.ArgumentParser(prog="bench-scale", description=__doc__.splitlines()[0])
@@ -170,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     table = merged_table(rows)
     write_results("scale", table + "\n")
     if not args.no_docs:
-        write_docs_section(table)
+        write_section(DOCS_PATH, DOCS_BEGIN, DOCS_END, table)
     return 0
 
 
