@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import anyio.to_thread
 from litestar import Litestar
@@ -40,6 +40,41 @@ DEFAULT_WORKER_THREADS = 8
 log = logging.getLogger(__name__)
 
 
+def _lifespan(
+    warehouse: PublishedWarehouse, model: PromotedModel, poll_interval: float, worker_threads: int
+) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+    """Open the warehouse and model at startup, poll for new publishes, close on shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        # few worker threads: DuckDB runs one thread per query, and a large pool only makes the
+        # threads queue for the GIL (long latency tails) without adding throughput
+        anyio.to_thread.current_default_thread_limiter().total_tokens = worker_threads
+        warehouse.refresh()
+        model.refresh()
+        if not warehouse.is_open:
+            log.warning(
+                "no warehouse at %s yet; answering 503 until one is published", warehouse.path
+            )
+        reloader = Reloader(warehouse, model, interval=poll_interval)
+        reloader.start()
+        try:
+            yield
+        finally:
+            reloader.stop()
+            warehouse.close()
+
+    return lifespan
+
+
+def _rate_limit(settings: Settings) -> list[DefineMiddleware]:
+    """The per-client rate limit's middleware when `settings.api_rate_limit` is set."""
+    if settings.api_rate_limit is None:
+        return []
+    requests, period = settings.api_rate_limit
+    return [DefineMiddleware(RateLimitMiddleware, buckets=TokenBuckets(requests, period))]
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -66,31 +101,6 @@ def create_app(
     )
     model = PromotedModel(settings)
 
-    @asynccontextmanager
-    async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        # few worker threads: DuckDB runs one thread per query, and a large pool only makes the
-        # threads queue for the GIL (long latency tails) without adding throughput
-        anyio.to_thread.current_default_thread_limiter().total_tokens = worker_threads
-        warehouse.refresh()
-        model.refresh()
-        if not warehouse.is_open:
-            log.warning(
-                "no warehouse at %s yet; answering 503 until one is published", warehouse.path
-            )
-        reloader = Reloader(warehouse, model, interval=poll_interval)
-        reloader.start()
-        try:
-            yield
-        finally:
-            reloader.stop()
-            warehouse.close()
-
-    middleware = []
-    if settings.api_rate_limit is not None:
-        requests, period = settings.api_rate_limit
-        buckets = TokenBuckets(requests, period)
-        middleware.append(DefineMiddleware(RateLimitMiddleware, buckets=buckets))
-
     return Litestar(
         route_handlers=[
             HealthController,
@@ -106,13 +116,13 @@ def create_app(
         ],
         state=State({"settings": settings, "warehouse": warehouse, "model": model}),
         dependencies=dependencies(warehouse, model),
-        lifespan=[lifespan],
+        lifespan=[_lifespan(warehouse, model, poll_interval, worker_threads)],
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=BoundedJSONRequest,
         request_max_body_size=settings.api_max_body_bytes,
         before_request=reject_repeated_parameters,
         cors_config=cors_config(settings),
-        middleware=middleware,
+        middleware=_rate_limit(settings),
         openapi_config=openapi_config(API_VERSION),
         logging_config=None,
     )
