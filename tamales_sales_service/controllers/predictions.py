@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from tamales_sales_service.served_model import ServedModel
 from tamales_sales_service.snapshot import Snapshot
 
 SeriesMonth = tuple[str, str, str, date]  # source, product_id, zone_id, features month
+log = logging.getLogger(__name__)
 _BUILDING = threading.Lock()  # one table is scored at a time; requests meanwhile wait for it
 
 
@@ -72,10 +74,6 @@ def _checked(outputs: dict[str, object]) -> dict[str, float]:
     return {name: _finite(outputs[name], name) for name in PREDICTION_OUTPUT}
 
 
-def _model_failed(model: ServedModel, exc: Exception) -> ModelUnavailable:
-    return ModelUnavailable(f"model {model.version or '?'} could not predict: {type(exc).__name__}")
-
-
 def _predict_row(
     cur: duckdb.DuckDBPyConnection,
     model: ServedModel,
@@ -91,7 +89,9 @@ def _predict_row(
     except ModelUnavailable:
         raise
     except Exception as exc:  # a model that cannot score the published features
-        raise _model_failed(model, exc) from exc
+        raise ModelUnavailable(
+            f"model {model.version or '?'} could not predict: {type(exc).__name__}"
+        ) from exc
     actual = features["target_sales_next_month"][0]
     return Predicted(str(features["series_id"][0]), outputs, actual)
 
@@ -119,6 +119,22 @@ def prediction_table(
     return table
 
 
+def _table_or_empty(snapshot: Snapshot, model: ServedModel) -> dict[SeriesMonth, Predicted]:
+    """The prediction table, or an empty one when the model cannot score the whole mart: kept
+    like a table, so the batch is not tried again on every request (each row is then scored
+    alone, and fails alone)."""
+    try:
+        return prediction_table(snapshot.cursor(), model)
+    except Exception as exc:  # noqa: BLE001 - logged once; requests fall back to one row
+        log.warning(
+            "model %s could not score the feature mart in one batch (%s); scoring each request's "
+            "row alone",
+            model.version,
+            type(exc).__name__,
+        )
+        return {}
+
+
 async def _predict(
     snapshot: Snapshot, model: ServedModel, series: queries.Series, month: date, asked: str
 ) -> Predicted:
@@ -129,14 +145,9 @@ async def _predict(
     table = snapshot.cache.peek(key)
     if table is None and snapshot.cache.maxsize > 0:
 
-        def build() -> dict[SeriesMonth, Predicted] | None:
+        def build() -> dict[SeriesMonth, Predicted]:
             with _BUILDING:
-                try:
-                    return snapshot.cache.get(
-                        key, lambda: prediction_table(snapshot.cursor(), model)
-                    )
-                except Exception:  # noqa: BLE001 - each row is then scored alone, and fails alone
-                    return None
+                return snapshot.cache.get(key, lambda: _table_or_empty(snapshot, model))
 
         table = await anyio.to_thread.run_sync(build)
     hit = table.get((series.source, series.product_id, series.zone_id, month)) if table else None
