@@ -29,6 +29,8 @@ FORECASTING_PACKAGE_DIR = Path(__file__).resolve().parent
 LIBRARIES = ("xgboost", "xgboost-cpu", "statsforecast", "polars", "numpy", "duckdb")
 BUILD_INFO = "meta.build_info"
 MODEL_RUNS = "ml.model_runs"
+# the last training run first, its champion's row first (a run has a row per candidate)
+LAST_RUN_FIRST = "order by trained_at desc, run_id desc, is_champion desc"
 _NO_BUILD = digest(None)
 
 
@@ -123,7 +125,7 @@ def published_training(settings: Settings) -> PublishedTraining | None:
         try:
             row = con.execute(  # type: ignore[attr-defined]
                 "select model_version, training_data_version, trained_at, inputs "
-                f"from {MODEL_RUNS} order by trained_at desc, run_id desc, is_champion desc limit 1"
+                f"from {MODEL_RUNS} {LAST_RUN_FIRST} limit 1"
             ).fetchone()
         except duckdb.Error:
             return None

@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 
 from tamales_inc.core.settings import Settings
+from tamales_inc.forecasting.freshness import LAST_RUN_FIRST, MODEL_RUNS
 from tamales_inc.forecasting.registry import METADATA_FILE, current_version
 
 
@@ -110,10 +111,10 @@ def read_published(settings: Settings) -> Published | None:
                 ).fetchall()
             ]
         last_run = None
-        if "ml.model_runs" in tables:
+        if MODEL_RUNS in tables:
             run = con.execute(
-                "select model_version, training_data_version, trained_at from ml.model_runs "
-                "order by trained_at desc, run_id desc, is_champion desc limit 1"
+                "select model_version, training_data_version, trained_at "
+                f"from {MODEL_RUNS} {LAST_RUN_FIRST} limit 1"
             ).fetchone()
             last_run = ModelRun(*run) if run else None
     finally:
