@@ -230,9 +230,10 @@ def _build(
         dbt_finished = time.perf_counter()
         dbt_seconds = dbt_finished - dbt_started
         if not outcome.success:
+            failure = outcome.failure_summary()
             raise TransformError(
                 "dbt build failed, published warehouse left untouched: "
-                f"{outcome.failure_summary()}{_memory_advice(settings, outcome.failure_summary())}"
+                f"{failure}{_memory_advice(settings, failure)}"
             )
         log.debug("dbt build passed in %.1f s; publishing ...", dbt_seconds)
         con = duckdb.connect(str(db_path), config={"memory_limit": settings.duckdb_memory_limit})
