@@ -72,6 +72,17 @@ def save_version(
     return target
 
 
+def registered_versions(settings: Settings) -> list[str]:
+    """Every registered model version (the folders holding a `metadata.json`), oldest first."""
+    if not settings.models_dir.is_dir():
+        return []
+    return sorted(
+        folder.name
+        for folder in settings.models_dir.iterdir()
+        if (folder / METADATA_FILE).is_file()
+    )
+
+
 def run_record_path(settings: Settings, run_id: str) -> Path:
     """Where the record of run `run_id` lives."""
     return settings.models_dir / RUNS_DIR / f"{run_id}.json"

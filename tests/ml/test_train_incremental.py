@@ -21,7 +21,7 @@ from tamales_inc.forecasting.freshness import (
     training_fingerprint,
 )
 from tamales_inc.forecasting.models import DEFAULT_HORIZONS
-from tamales_inc.forecasting.registry import RUNS_DIR, current_version
+from tamales_inc.forecasting.registry import current_version, registered_versions
 from tamales_inc.forecasting.train import DEFAULT_SEED
 from tests.conftest import REPO_ROOT, copy_home, query_warehouse
 
@@ -34,13 +34,6 @@ NO_IMPORTS = (
 def _inputs(settings: Settings, seed: int = 42, code_dir: Path = FORECASTING_PACKAGE_DIR):
     return training_fingerprint(
         settings, seed=seed, horizons=(1, 2, 3), n_origins=6, code_dir=code_dir
-    )
-
-
-def _versions(settings: Settings) -> list[str]:
-    """The registered model versions (the folders beside the run records)."""
-    return sorted(
-        p.name for p in settings.models_dir.iterdir() if p.is_dir() and p.name != RUNS_DIR
     )
 
 
@@ -93,7 +86,7 @@ def test_force_retrains_and_reuses_the_registered_version(
 ) -> None:
     settings = copy_home(trained_settings, tmp_path / "home")
     version = current_version(settings)
-    registered = _versions(settings)
+    registered = registered_versions(settings)
     runs_sql = "select run_id, model_version, is_champion from ml.model_runs order by trained_at"
     before = query_warehouse(settings, runs_sql)
     assert before["run_id"].n_unique() == 1  # the fixture's one training run
@@ -110,4 +103,4 @@ def test_force_retrains_and_reuses_the_registered_version(
     assert added["run_id"].n_unique() == 1 and added.height == candidates
     assert sorted(added["model_version"]) == registered
     assert added.filter("is_champion")["model_version"].to_list() == [version]
-    assert _versions(settings) == registered
+    assert registered_versions(settings) == registered
