@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,18 +25,6 @@ if TYPE_CHECKING:
 
 BOM = b"\xef\xbb\xbf"
 _NEWLINE, _COMMA, _QUOTE, _CR = 10, 44, 34, 13
-
-
-@dataclass(frozen=True)
-class ParsedBlob:
-    """The landed rows (contract + lineage columns) and the quarantined lines of one blob."""
-
-    landed: pl.DataFrame
-    quarantined: pl.DataFrame
-
-    @property
-    def rows_read(self) -> int:
-        return self.landed.height + self.quarantined.height
 
 
 def count_lines(data: bytes) -> int:
@@ -273,11 +260,6 @@ def empty_quarantine() -> pl.DataFrame:
     return pl.DataFrame(schema=QUARANTINE_SCHEMA)
 
 
-def empty_landed(spec: TableSpec) -> pl.DataFrame:
-    """A landed frame with no rows."""
-    return pl.DataFrame(schema=spec.landed_schema)
-
-
 def _raw_lines(data: bytes, numbers: list[int]) -> list[str]:
     """The text of the given 1-based lines (undecodable bytes shown as \\x escapes)."""
     import numpy as np
@@ -499,30 +481,6 @@ class BlobParser:
                 f"{self.blob_name}: {self.n_lines} lines but {self.rows_landed} landed + "
                 f"{self.quarantined.height} quarantined"
             )
-
-
-def parse_blob(
-    data: bytes,
-    spec: TableSpec,
-    *,
-    blob_name: str,
-    data_version: str,
-    ingested_at: datetime,
-    batch_rows: int | None = None,
-) -> ParsedBlob:
-    """Split a blob's lines into typed landed rows (in line order) and quarantined ones
-    (`rows_read` = lines): `BlobParser` collected in one frame."""
-    parser = BlobParser(
-        data,
-        spec,
-        blob_name=blob_name,
-        data_version=data_version,
-        ingested_at=ingested_at,
-        batch_rows=batch_rows,
-    )
-    frames = list(parser.batches())
-    landed = pl.concat(frames).sort("line_number") if frames else empty_landed(spec)
-    return ParsedBlob(landed, parser.quarantined)
 
 
 def _columns(names: Iterable[str], constants: dict[str, pl.Expr]) -> list[pl.Expr]:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import math
 import random
+from dataclasses import dataclass
 from datetime import datetime
 
 import polars as pl
 import pytest
 
 from ingest.contract import LINEAGE_SCHEMA, MONTHS, QUARANTINE_SCHEMA, TABLES
-from ingest.parsing import count_lines, parse_blob
+from ingest.parsing import BlobParser, count_lines
 
 MONTHLY = TABLES[("tamales_inc", "monthly_sales")]
 FACT = TABLES[("teinvento_inc", "fact_table")]
@@ -19,6 +20,26 @@ PRODUCT = TABLES[("teinvento_inc", "product_dim")]
 REGION = TABLES[("teinvento_inc", "region_dim")]
 AT = datetime(2024, 5, 6, 7, 8, 9)
 GOOD = "2019,Jan,Mexico,Regular,Dulce,Centro,206050084,Tamal mix,1234.5"
+
+
+@dataclass(frozen=True)
+class ParsedBlob:
+    """A blob's landed rows (in line order) and quarantined lines, collected from `BlobParser`."""
+
+    landed: pl.DataFrame
+    quarantined: pl.DataFrame
+
+    @property
+    def rows_read(self) -> int:
+        return self.landed.height + self.quarantined.height
+
+
+def parse_blob(data: bytes, spec, batch_rows: int | None = None, **lineage) -> ParsedBlob:  # noqa: ANN001, ANN003
+    parser = BlobParser(data, spec, batch_rows=batch_rows, **lineage)
+    frames = list(parser.batches())
+    empty = pl.DataFrame(schema=spec.landed_schema)
+    landed = pl.concat(frames).sort("line_number") if frames else empty
+    return ParsedBlob(landed, parser.quarantined)
 
 
 def parse(data: str | bytes, spec=MONTHLY):  # noqa: ANN001, ANN201
